@@ -1,0 +1,1 @@
+"""sonos_bridge."""
