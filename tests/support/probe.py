@@ -33,7 +33,7 @@ class Received:
         return self.payload.decode("utf-8")
 
 
-class ProbeTimeout(AssertionError):
+class ProbeTimeoutError(AssertionError):
     """What a test waited for did not arrive."""
 
 
@@ -96,7 +96,8 @@ class Probe:
     ) -> None:
         with self._condition:
             if not self._condition.wait_for(predicate, timeout):
-                raise ProbeTimeout(f"timed out after {timeout} s waiting for {what or predicate}")
+                waited_for = what or predicate
+                raise ProbeTimeoutError(f"timed out after {timeout} s waiting for {waited_for}")
 
     def connect_result(self, timeout: float = DEFAULT_TIMEOUT) -> ReasonCode:
         self.wait_until(lambda: self._connect_result is not None, timeout, "CONNACK")
