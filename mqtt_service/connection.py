@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[mqtt.MQTTMessage], None]
 PahoCallback = Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]
-Hook = Callable[[], None]
+Hook = Callable[[], object]
 Payload = str | bytes | bytearray | int | float | None
 
 ONLINE = "online"
@@ -73,6 +73,8 @@ class MqttConnection:
         self._on_ha_online: list[Hook] = []
         self._tracker = DeliveryTracker()
         self._connected = threading.Event()
+        self._ready = threading.Event()
+        self._awaited_suback: int | None = None
         self._ever_connected = False
         self._stopping = False
         self.last_connect_error: str | None = None
@@ -113,6 +115,7 @@ class MqttConnection:
         client.on_connect_fail = self._handle_connect_fail
         client.on_disconnect = self._handle_disconnect
         client.on_publish = self._handle_publish
+        client.on_subscribe = self._handle_subscribe
         client.on_socket_open = self._handle_socket_open
         client.on_message = self._handle_unrouted_message
         return client
@@ -162,6 +165,10 @@ class MqttConnection:
     def wait_connected(self, timeout: float | None = None) -> bool:
         return self._connected.wait(timeout)
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Connected and every subscription confirmed by the broker."""
+        return self._ready.wait(timeout)
+
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
@@ -180,6 +187,7 @@ class MqttConnection:
             self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
+        self._ready.clear()
         self._identity.release()
         logger.info("Disconnected from the broker")
 
@@ -254,14 +262,42 @@ class MqttConnection:
         # A resumed session keeps our subscriptions; re-subscribing would replay retained
         # messages. Subscribe on a new session, and once per process in case the
         # subscriptions changed since the session was created.
-        if not flags.session_present or not self._ever_connected:
-            for subscription in self._subscriptions:
-                client.subscribe(subscription.topic_filter, subscription.qos)
+        if self._subscriptions and (not flags.session_present or not self._ever_connected):
+            _rc, mid = client.subscribe(
+                [(entry.topic_filter, entry.qos) for entry in self._subscriptions]
+            )
+            self._awaited_suback = mid
+        else:
+            self._mark_ready("session resumed with its subscriptions")
         self._ever_connected = True
         self.publish(self.availability_topic, ONLINE, retain=True)
         self._connected.set()
         for hook in self._on_connected:
             self._run_hook(hook)
+
+    def _handle_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        if mid != self._awaited_suback:
+            return
+        for subscription, reason_code in zip(self._subscriptions, reason_codes, strict=False):
+            if reason_code.is_failure:
+                logger.error(
+                    "Broker refused the subscription to %s: %s (check the broker's ACL)",
+                    subscription.topic_filter,
+                    reason_code,
+                )
+        topics = ", ".join(entry.topic_filter for entry in self._subscriptions)
+        self._mark_ready(f"subscribed to {topics}")
+
+    def _mark_ready(self, how: str) -> None:
+        logger.info("Ready: %s", how)
+        self._ready.set()
 
     def _handle_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
         logger.warning(
@@ -281,6 +317,7 @@ class MqttConnection:
     ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
+        self._ready.clear()
         if self._stopping:
             return
         if reason_code.value == 142:  # Session taken over
@@ -290,10 +327,15 @@ class MqttConnection:
                 self.client_id,
             )
         elif was_connected:
+            cause = (
+                "the connection closed without a reason: broker restart or network"
+                if reason_code.value == 128  # paho's code for a socket closed under it
+                else str(reason_code)
+            )
             logger.warning(
-                "Lost the broker connection (%s); paho reconnects with backoff and resends "
-                "unacknowledged messages",
-                reason_code,
+                "Lost the broker connection (%s); reconnecting with backoff, unacknowledged "
+                "messages will be resent",
+                cause,
             )
 
     def _handle_publish(

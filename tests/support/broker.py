@@ -90,10 +90,14 @@ class MosquittoBroker:
         self.log_path = self.workdir / "mosquitto.log"
         self.stdout_path = self.workdir / "mosquitto.stdout"
 
-    def start(self) -> None:
+    def start(self, command: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+        """Start `mosquitto -c <conf>`, or `command` (e.g. the project's entrypoint)."""
         stdout = self.stdout_path.open("ab")
         self.process = subprocess.Popen(
-            ["mosquitto", "-c", str(self.conf)], stdout=stdout, stderr=subprocess.STDOUT
+            command or ["mosquitto", "-c", str(self.conf)],
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         stdout.close()
         deadline = time.monotonic() + START_TIMEOUT

@@ -1,0 +1,145 @@
+"""MQTT core benchmark: QoS 1 latency through the core next to bare paho, and recovery time.
+
+Prints, against a real Mosquitto started from the project's config:
+- publish-to-delivery latency (p50, p99) of QoS 1 messages delivered to a service's
+  handler through the core, and published by the core, next to a bare paho client
+  pair on the same broker (the floor);
+- seconds from a broker restart until the service is connected and resubscribed.
+Run: python bench/core_bench.py  (env BENCH_MESSAGES, BENCH_RESTARTS to change counts)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import paho.mqtt.client as mqtt
+
+from mqtt_service.config import MqttSettings
+from mqtt_service.connection import MqttConnection
+from tests.support.broker import MosquittoBroker, password_for
+from tests.support.probe import Probe
+
+MESSAGES = int(os.environ.get("BENCH_MESSAGES", "500"))
+RESTARTS = int(os.environ.get("BENCH_RESTARTS", "5"))
+TOPIC = "sonos/tts/bench"
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def core_connection(broker: MosquittoBroker, state_dir: Path) -> MqttConnection:
+    settings = MqttSettings(
+        mqtt_host=broker.host,
+        mqtt_port=broker.port,
+        mqtt_username="sonos_bridge",
+        mqtt_password=password_for("sonos_bridge"),  # type: ignore[arg-type]
+        state_dir=state_dir,
+        ha_discovery=False,
+    )
+    return MqttConnection(settings, service_name="bench", base_topic="sonos")
+
+
+def measure(
+    send: Callable[[bytes], object], arrived: threading.Event, box: list[float]
+) -> list[float]:
+    """Send one message at a time and time each until the receiver saw it."""
+    samples: list[float] = []
+    for number in range(MESSAGES):
+        arrived.clear()
+        start = time.perf_counter()
+        send(str(number).encode())
+        if not arrived.wait(5):
+            raise RuntimeError(f"message {number} not delivered within 5 s")
+        samples.append((box[0] - start) * 1000)
+    return samples
+
+
+def receiver_hook(arrived: threading.Event, box: list[float]) -> Callable[[mqtt.MQTTMessage], None]:
+    def on_message(_message: mqtt.MQTTMessage) -> None:
+        box[0] = time.perf_counter()
+        arrived.set()
+
+    return on_message
+
+
+def report(label: str, samples: list[float]) -> None:
+    print(
+        f"{label:<44} p50 {statistics.median(samples):6.2f} ms   "
+        f"p99 {percentile(samples, 0.99):6.2f} ms   (n={len(samples)})"
+    )
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    workdir = Path(tempfile.mkdtemp(prefix="core-bench-"))
+    broker = MosquittoBroker(workdir / "broker")
+    broker.start()
+    arrived = threading.Event()
+    box = [0.0]
+    try:
+        # Floor: bare paho publisher -> bare paho subscriber.
+        sender = Probe(broker, "homeassistant")
+        bare = Probe(broker, "homeassistant")
+        bare.client.on_message = lambda _c, _u, m: receiver_hook(arrived, box)(m)
+        bare.subscribe(TOPIC)
+        floor = measure(lambda p: sender.client.publish(TOPIC, p, qos=1), arrived, box)
+        bare.close()
+
+        # Through the core: bare publisher -> the core's handler.
+        service = core_connection(broker, workdir / "state")
+        service.subscribe(TOPIC, receiver_hook(arrived, box))
+        service.start()
+        if not service.wait_ready(10):
+            raise RuntimeError("the core did not connect")
+        inbound = measure(lambda p: sender.client.publish(TOPIC, p, qos=1), arrived, box)
+
+        # The core publishing: core -> bare subscriber.
+        listener = Probe(broker, "homeassistant")
+        listener.client.on_message = lambda _c, _u, m: receiver_hook(arrived, box)(m)
+        listener.subscribe("sonos/result")
+        outbound = measure(lambda p: service.publish("sonos/result", p), arrived, box)
+
+        print(f"QoS 1 publish-to-delivery latency, {MESSAGES} messages one at a time:")
+        report("bare paho -> bare paho (floor)", floor)
+        report("bare paho -> service handler (core)", inbound)
+        report("service publish (core) -> bare paho", outbound)
+
+        recoveries: list[float] = []
+        for _ in range(RESTARTS):
+            broker.stop()
+            while service.connected:
+                time.sleep(0.005)
+            broker.start()
+            started = time.perf_counter()
+            if not service.wait_ready(70):
+                raise RuntimeError("the core did not reconnect")
+            recoveries.append(time.perf_counter() - started)
+        median_recovery = statistics.median(recoveries)
+        print(
+            f"broker restart -> connected and resubscribed: median {median_recovery:.2f} s, "
+            f"max {max(recoveries):.2f} s over {RESTARTS} restarts "
+            f"(first reconnect waits MQTT_RECONNECT_MIN_DELAY="
+            f"{service.settings.mqtt_reconnect_min_delay} s)"
+        )
+        service.stop()
+        sender.close()
+        listener.close()
+    finally:
+        broker.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite drives for real (broker, audio, D-Bus, X11),
+# but only those whose commands are missing. Needs root (or sudo) when something is.
+set -euo pipefail
+
+declare -A package_for=(
+    [mosquitto]=mosquitto
+    [mosquitto_pub]=mosquitto-clients
+    [espeak-ng]=espeak-ng
+    [ffmpeg]=ffmpeg
+    [dbus-daemon]=dbus
+    [Xvfb]=xvfb
+    [xdotool]=xdotool
+    [xdpyinfo]=x11-utils
+)
+if [[ "${1:-}" == "--docker" ]]; then
+    package_for+=([dockerd]=docker.io [docker-compose]=docker-compose [debootstrap]=debootstrap)
+fi
+
+missing=()
+for command in "${!package_for[@]}"; do
+    command -v "$command" >/dev/null 2>&1 || missing+=("${package_for[$command]}")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "Please install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+fi
+echo "Installing Debian packages: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,50 @@
+"""The health signal Docker's HEALTHCHECK relies on, against a real broker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.support.broker import MosquittoBroker
+from tests.support.service_process import ServiceProcess, service_env
+
+
+def health(state_dir: Path, interval: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mqtt_service.health"],
+        env={"STATE_DIR": str(state_dir), "HEALTH_INTERVAL": interval, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def wait_for_health(state_dir: Path, interval: str, expected: int, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = health(state_dir, interval)
+        if result.returncode == expected or time.monotonic() > deadline:
+            assert result.returncode == expected, result.stdout
+            return result.stdout
+        time.sleep(0.1)
+
+
+def test_healthy_only_while_connected(broker: MosquittoBroker, tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    assert health(state_dir, "0.2").returncode == 1  # never started
+    service = ServiceProcess(
+        "tests.support.echo_service", service_env(broker, state_dir, HEALTH_INTERVAL="0.2")
+    ).start()
+    try:
+        service.wait_for_log(r"Connected to")
+        assert "healthy" in wait_for_health(state_dir, "0.2", expected=0)
+        broker.stop()
+        assert "old" in wait_for_health(state_dir, "0.2", expected=1)
+        broker.start()
+        wait_for_health(state_dir, "0.2", expected=0)
+        assert service.stop() == 0
+        assert health(state_dir, "0.2").returncode == 1
+    finally:
+        service.kill()
