@@ -348,7 +348,7 @@ class MqttConnection:
     ) -> None:
         if reason_code.is_failure:
             logger.error("Broker rejected message %d: %s", mid, reason_code)
-        self._tracker.acknowledge(mid)
+        self._tracker.acknowledge(mid, accepted=not reason_code.is_failure)
 
     def _handle_unrouted_message(
         self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage

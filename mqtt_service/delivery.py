@@ -15,9 +15,12 @@ class DeliveryTicket:
 
     def __init__(self, mid: int) -> None:
         self.mid = mid
+        self.accepted = False
         self._done = threading.Event()
 
-    def mark_delivered(self) -> None:
+    def mark_delivered(self, accepted: bool = True) -> None:
+        """`accepted` is False when the broker answered with a failure (e.g. the ACL)."""
+        self.accepted = accepted
         self._done.set()
 
     @property
@@ -39,25 +42,24 @@ class DeliveryTracker:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[int, DeliveryTicket] = {}
-        self._early_acks: set[int] = set()
+        self._early_acks: dict[int, bool] = {}
 
     def register(self, mid: int) -> DeliveryTicket:
         ticket = DeliveryTicket(mid)
         with self._lock:
             if mid in self._early_acks:
-                self._early_acks.discard(mid)
-                ticket.mark_delivered()
+                ticket.mark_delivered(self._early_acks.pop(mid))
             else:
                 self._pending[mid] = ticket
         return ticket
 
-    def acknowledge(self, mid: int) -> None:
+    def acknowledge(self, mid: int, accepted: bool = True) -> None:
         with self._lock:
             ticket = self._pending.pop(mid, None)
             if ticket is None:
-                self._early_acks.add(mid)
+                self._early_acks[mid] = accepted
                 return
-        ticket.mark_delivered()
+        ticket.mark_delivered(accepted)
 
     @property
     def pending_count(self) -> int:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broker import MosquittoBroker
+from mqtt_service.config import MqttSettings
+from mqtt_service.connection import MqttConnection
+from tests.support.broker import MosquittoBroker, password_for
 from tests.support.probe import Probe
 from tests.support.service_process import ServiceProcess, service_env
 
@@ -166,3 +168,24 @@ def test_bad_configuration_stops_with_one_clear_line(
     assert len(lines) == 1, lines
     assert variable in lines[0]
     assert "Traceback" not in lines[0]
+
+
+def test_acl_refusal_is_reported_by_the_core(broker: MosquittoBroker, tmp_path: Path) -> None:
+    settings = MqttSettings(
+        mqtt_host=broker.host,
+        mqtt_port=broker.port,
+        mqtt_username="sonos_bridge",
+        mqtt_password=password_for("sonos_bridge"),  # type: ignore[arg-type]
+        state_dir=tmp_path,
+    )
+    connection = MqttConnection(settings, service_name="echo", base_topic="sonos")
+    connection.start()
+    try:
+        assert connection.wait_ready(10)
+        forbidden = connection.publish("idle/desk/state", "idle")
+        allowed = connection.publish("sonos/result", "ok")
+        assert forbidden.wait(10) and allowed.wait(10)
+        assert not forbidden.accepted
+        assert allowed.accepted
+    finally:
+        connection.stop()

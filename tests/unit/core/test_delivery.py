@@ -19,3 +19,11 @@ def test_ack_before_registration_is_not_lost() -> None:
     tracker.acknowledge(9)
     assert tracker.register(9).delivered
     assert not tracker.register(9).delivered  # the early ack was used once
+
+
+def test_a_refused_publish_is_not_reported_as_accepted() -> None:
+    tracker = DeliveryTracker()
+    ticket = tracker.register(3)
+    tracker.acknowledge(3, accepted=False)
+    assert ticket.delivered
+    assert not ticket.accepted
