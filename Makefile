@@ -8,11 +8,11 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 SPEAKER ?=
 TEXT ?= Hello from the home voice stack
 
-.PHONY: help venv system-packages test lint format bench e2e up down logs say ps
+.PHONY: help venv system-packages test lint format bench bench-stack e2e up down logs say ps
 
 help:
 	@echo "make up | down | logs | ps | say TEXT='...' [SPEAKER=Kitchen]"
-	@echo "make test | lint | bench | e2e"
+	@echo "make test | lint | bench | bench-stack | e2e"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench: venv system-packages
 	$(BIN)/python bench/core_bench.py
 	$(BIN)/python bench/sonos_bench.py
 	$(BIN)/python bench/idle_bench.py
+
+# Seconds to healthy, image sizes and memory of the real stack (needs Docker and root).
+bench-stack: venv
+	bash scripts/system-packages.sh --docker
+	bash bench/stack_bench.sh
 
 e2e: venv
 	bash scripts/system-packages.sh --docker

@@ -1,1 +1,4 @@
-"""sonos_bridge."""
+"""Sonos text-to-speech bridge: MQTT requests -> speech -> clip server -> speakers.
+
+See docs/sonos.md for the contract (topics, payloads, settings).
+"""

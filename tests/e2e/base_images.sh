@@ -10,7 +10,7 @@
 #   E2E_BASE_PREFIX     tag prefix (default mqtt-home-voice-e2e)
 #   E2E_BASE_VERSION    tag (default bookworm-1; bump when the package lists change)
 # Prints nothing on stdout but the tags when done; progress goes to stderr.
-set -euo pipefail
+# Sourced (by tests/e2e/lib.sh) it only defines the tags and build_base_images.
 
 PREFIX=${E2E_BASE_PREFIX:-mqtt-home-voice-e2e}
 VERSION=${E2E_BASE_VERSION:-bookworm-1}
@@ -104,23 +104,34 @@ COMMON_CHANGES=(
     'ENV LANG=C.UTF-8'
 )
 
-main() {
-    local pids=() rc=0
-    build_base "$PYTHON_TAG" "$PYTHON_PKGS" prepare_python "${COMMON_CHANGES[@]}" \
-        'CMD ["python3"]' &
+# Build the three base images (in parallel: debootstrap mostly waits for the mirror).
+build_base_images() {
+    local pids=() rc=0 pid
+    (
+        set -euo pipefail
+        build_base "$PYTHON_TAG" "$PYTHON_PKGS" prepare_python "${COMMON_CHANGES[@]}" \
+            'CMD ["python3"]'
+    ) &
     pids+=($!)
-    build_base "$AUDIO_TAG" "$AUDIO_PKGS" prepare_python "${COMMON_CHANGES[@]}" \
-        'CMD ["python3"]' &
+    (
+        set -euo pipefail
+        build_base "$AUDIO_TAG" "$AUDIO_PKGS" prepare_python "${COMMON_CHANGES[@]}" \
+            'CMD ["python3"]'
+    ) &
     pids+=($!)
-    build_base "$MOSQUITTO_TAG" "$MOSQUITTO_PKGS" prepare_mosquitto "${COMMON_CHANGES[@]}" \
-        'EXPOSE 1883' 'VOLUME ["/mosquitto/data", "/mosquitto/log"]' \
-        'CMD ["/usr/sbin/mosquitto", "-c", "/mosquitto/config/mosquitto.conf"]' &
+    (
+        set -euo pipefail
+        build_base "$MOSQUITTO_TAG" "$MOSQUITTO_PKGS" prepare_mosquitto "${COMMON_CHANGES[@]}" \
+            'EXPOSE 1883' 'VOLUME ["/mosquitto/data", "/mosquitto/log"]' \
+            'CMD ["/usr/sbin/mosquitto", "-c", "/mosquitto/config/mosquitto.conf"]'
+    ) &
     pids+=($!)
     for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
-    if ((rc)); then return 1; fi
-    printf '%s\n' "$PYTHON_TAG" "$AUDIO_TAG" "$MOSQUITTO_TAG"
+    return "$rc"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
-    main "$@"
+    set -euo pipefail
+    build_base_images
+    printf '%s\n' "$PYTHON_TAG" "$AUDIO_TAG" "$MOSQUITTO_TAG"
 fi

@@ -45,13 +45,12 @@ def derive_config(source: str, port: int, workdir: Path, acl: Path, passwd: Path
         r"^password_file\s+.*$": f"password_file {passwd}",
         r"^acl_file\s+.*$": f"acl_file {acl}",
         r"^persistence_location\s+.*$": f"persistence_location {workdir / 'data'}/",
-        r"^log_dest\s+file\s+.*$": f"log_dest file {workdir / 'mosquitto.log'}",
-        r"^log_dest\s+stdout\s*$": "",
+        r"^log_dest\s+stdout\s*$": f"log_dest file {workdir / 'mosquitto.log'}",
     }
     text = source
     for pattern, replacement in replacements.items():
         text, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
-        if count == 0 and "stdout" not in pattern:
+        if count == 0:
             raise BrokerError(f"project mosquitto.conf has no line matching {pattern!r}")
     # Tests run as root; keep the broker from dropping to the `mosquitto` user.
     return text + "\nuser root\n"

@@ -5,6 +5,7 @@ Waiting is on a condition variable signalled by paho's network thread, never on 
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,11 +62,19 @@ class Probe:
         self._suback: dict[int, list[ReasonCode]] = {}
         self.client.on_message = self._on_message
         self.client.on_connect = self._on_connect
+        # Like the services: without TCP_NODELAY a publish right after a receive can wait
+        # ~40 ms for a delayed ACK, which would distort every latency figure.
+        self.client.on_socket_open = self._on_socket_open
         self.client.on_subscribe = self._on_subscribe
         self.client.connect(broker.host, broker.port, keepalive=30)
         self.client.loop_start()
 
     # callbacks run on paho's thread
+    @staticmethod
+    def _on_socket_open(_c: mqtt.Client, _u: Any, sock: Any) -> None:
+        if isinstance(sock, socket.socket):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def _on_connect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: ReasonCode, _p: Any) -> None:
         with self._condition:
             self._connect_result = rc

@@ -1,0 +1,31 @@
+"""`idle-reporter`: report whether the desk is in use, for Home Assistant automations."""
+
+from __future__ import annotations
+
+import sys
+
+from idle_reporter.service import IdleReporter
+from idle_reporter.settings import IdleSettings
+from mqtt_service.bootstrap import StateDirError, fail_start, load_settings_or_exit
+from mqtt_service.connection import MqttConnection
+from mqtt_service.runner import ServiceRunner
+
+PROGRAM = "idle-reporter"
+
+
+def main() -> int:
+    settings = load_settings_or_exit(PROGRAM, IdleSettings)
+    try:
+        connection = MqttConnection(
+            settings, service_name="idle_reporter", base_topic=settings.topic_prefix
+        )
+    except StateDirError as exc:
+        fail_start(PROGRAM, exc)
+    reporter = IdleReporter(settings, connection)
+    runner = ServiceRunner(connection, on_shutdown=reporter.stop, is_healthy=reporter.healthy)
+    reporter.start()
+    return runner.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

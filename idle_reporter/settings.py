@@ -1,0 +1,109 @@
+"""Settings of the idle reporter: the MQTT core's plus the `IDLE_*` variables.
+
+Thresholds and intervals are floats so tests (and impatient users) can use sub-second
+values; the defaults are the documented 300 s / 5 s / 60 s.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from mqtt_service.config import MqttSettings
+
+SourceName = Literal["auto", "logind", "gnome", "kde", "x11", "evdev", "file"]
+
+DEFAULT_SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket"
+DEFAULT_INPUT_DEVICES = "/dev/input/event*"
+
+
+def _default_host_name() -> str:
+    return socket.gethostname().split(".")[0] or "desktop"
+
+
+class IdleSettings(MqttSettings):
+    """Everything the reporter reads from the environment."""
+
+    idle_base_topic: str = Field(default="idle", min_length=1)
+    idle_host_name: str = Field(default_factory=_default_host_name, min_length=1)
+    idle_source: SourceName = "auto"
+    idle_threshold: float = Field(default=300.0, gt=0)
+    idle_poll_interval: float = Field(default=5.0, gt=0, le=3600)
+    idle_report_interval: float = Field(default=60.0, gt=0)
+    # A source that stops answering is reported `unknown` after this long (default: three
+    # poll intervals, at least a few seconds so a busy bus is not mistaken for a dead one).
+    idle_unknown_after: float | None = Field(default=None, gt=0)
+    # With no working source, look again this often (the desktop may log in later).
+    idle_source_retry: float = Field(default=60.0, gt=0)
+    idle_state_file: Path | None = None
+    idle_input_devices: str = DEFAULT_INPUT_DEVICES
+    # On Home Assistant's birth message, wait a random 0..this many seconds before
+    # re-sending discovery and state, so many reporters do not answer at the same instant.
+    idle_ha_birth_delay: float = Field(default=5.0, ge=0, le=300)
+
+    # Standard variables of the desktop session, passed into the container as they are.
+    dbus_system_bus_address: str = DEFAULT_SYSTEM_BUS
+    dbus_session_bus_address: str | None = None
+    display: str | None = None
+    wayland_display: str | None = None
+    xdg_session_type: str | None = None
+    xdg_current_desktop: str | None = None
+    xdg_runtime_dir: Path | None = None
+
+    @field_validator("idle_source", mode="before")
+    @classmethod
+    def _lower_source(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("idle_host_name")
+    @classmethod
+    def _host_is_one_level(cls, value: str) -> str:
+        """The host name is one topic level: `/`, `+` or `#` would break every topic."""
+        value = value.strip()
+        if not value or any(char in value for char in "+#/"):
+            raise ValueError("must be a non-empty topic level without '/', '+' or '#'")
+        return value
+
+    @field_validator("idle_base_topic")
+    @classmethod
+    def _base_has_no_wildcards(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        if not value or "+" in value or "#" in value:
+            raise ValueError("must be a non-empty topic without '+' or '#'")
+        return value
+
+    @property
+    def unknown_after(self) -> float:
+        if self.idle_unknown_after is not None:
+            return self.idle_unknown_after
+        return max(3 * self.idle_poll_interval, 3.0)
+
+    @property
+    def topic_prefix(self) -> str:
+        """`idle/<host>`: every topic of this reporter lives below it."""
+        return f"{self.idle_base_topic}/{self.idle_host_name}"
+
+    @property
+    def session_bus_address(self) -> str | None:
+        """DBUS_SESSION_BUS_ADDRESS, else the standard socket in XDG_RUNTIME_DIR."""
+        if self.dbus_session_bus_address:
+            return self.dbus_session_bus_address
+        runtime = self.xdg_runtime_dir or Path(f"/run/user/{os.getuid()}")
+        return f"unix:path={runtime / 'bus'}"
+
+    @property
+    def state_file(self) -> Path | None:
+        """IDLE_STATE_FILE, else `$XDG_RUNTIME_DIR/idle-state` as the snippets write."""
+        if self.idle_state_file is not None:
+            return self.idle_state_file
+        if self.xdg_runtime_dir is not None:
+            return self.xdg_runtime_dir / "idle-state"
+        return None
+
+    @property
+    def input_device_patterns(self) -> list[str]:
+        return [part.strip() for part in self.idle_input_devices.split(",") if part.strip()]

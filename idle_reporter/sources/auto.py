@@ -1,0 +1,170 @@
+"""Choosing a source: the configured one, or with IDLE_SOURCE=auto the first that works.
+
+The order depends on the session (documented in docs/idle.md):
+
+* IDLE_STATE_FILE set explicitly: `file` first, the user wired the idle daemon's hooks.
+* GNOME: gnome, logind, evdev (x11 only in an X11 session).
+* KDE: kde, evdev (x11 only in an X11 session); not logind, KDE never sets IdleHint.
+* Other Wayland compositors (sway, Hyprland): file, evdev, logind.
+* X11 session: x11, gnome, kde, logind, evdev.
+* Unknown: gnome, kde, x11 (if DISPLAY is set), file, evdev, logind.
+
+X11 is never chosen in a Wayland session: XWayland's counter misses native input.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from idle_reporter.errors import SourceReadError, SourceUnavailableError
+from idle_reporter.settings import IdleSettings
+from idle_reporter.sources.base import IdleSource
+
+logger = logging.getLogger(__name__)
+
+SourceFactory = Callable[[str, IdleSettings, bool], IdleSource]
+WAYLAND_X11_REASON = "Wayland session: X11's idle counter only sees input to XWayland windows"
+
+
+def build_source(name: str, settings: IdleSettings, automatic: bool = False) -> IdleSource:
+    """A fresh, unopened source of that name.
+
+    Each source's module (and its library: Xlib, jeepney) is imported only when that
+    source is tried, so a reporter carries just what it uses.
+    """
+    if name == "logind":
+        from idle_reporter.sources.logind import LogindSource
+
+        return LogindSource(settings.dbus_system_bus_address)
+    if name == "gnome":
+        from idle_reporter.sources.gnome import GnomeSource
+
+        return GnomeSource(settings.session_bus_address)
+    if name == "kde":
+        from idle_reporter.sources.kde import KdeSource
+
+        return KdeSource(settings.session_bus_address)
+    if name == "x11":
+        from idle_reporter.sources.x11 import X11Source
+
+        return X11Source(settings.display)
+    if name == "evdev":
+        from idle_reporter.sources.evdev import EvdevSource
+
+        return EvdevSource(settings.input_device_patterns)
+    if name == "file":
+        from idle_reporter.sources.file import FileSource
+
+        # Picked automatically, the file must exist: proof that a hook writes it.
+        return FileSource(settings.state_file, require_existing=automatic)
+    raise ValueError(f"unknown idle source {name!r}")
+
+
+@dataclass
+class SessionInfo:
+    kind: str  # "wayland", "x11" or "unknown"
+    desktops: list[str]
+
+    @classmethod
+    def from_settings(cls, settings: IdleSettings) -> SessionInfo:
+        session_type = (settings.xdg_session_type or "").strip().lower()
+        if session_type not in {"wayland", "x11"}:
+            session_type = "wayland" if settings.wayland_display else "unknown"
+        desktops = [
+            part.strip().upper()
+            for part in (settings.xdg_current_desktop or "").split(":")
+            if part.strip()
+        ]
+        return cls(session_type, desktops)
+
+    @property
+    def is_gnome(self) -> bool:
+        return any("GNOME" in desktop for desktop in self.desktops)
+
+    @property
+    def is_kde(self) -> bool:
+        return "KDE" in self.desktops
+
+
+@dataclass
+class Plan:
+    """Candidates in order, the ones ruled out up front with why, and the reason of the order."""
+
+    order: list[str]
+    excluded: list[tuple[str, str]] = field(default_factory=list)
+    basis: str = ""
+
+
+def plan(settings: IdleSettings) -> Plan:
+    """The order `auto` tries sources in for this session."""
+    session = SessionInfo.from_settings(settings)
+    x11_ok = session.kind != "wayland"
+    excluded: list[tuple[str, str]] = []
+    if session.is_gnome:
+        order, basis = ["gnome", "logind", "evdev", "x11", "file"], "GNOME session"
+    elif session.is_kde:
+        order, basis = ["kde", "evdev", "x11", "file"], "KDE session"
+        excluded.append(("logind", "KDE does not maintain logind's IdleHint"))
+    elif session.kind == "wayland":
+        order, basis = ["file", "evdev", "logind"], "Wayland session"
+        excluded.append(("gnome", "not a GNOME session"))
+        excluded.append(("kde", "not a KDE session"))
+    elif session.kind == "x11":
+        order, basis = ["x11", "gnome", "kde", "logind", "evdev", "file"], "X11 session"
+    else:
+        order, basis = ["gnome", "kde", "x11", "file", "evdev", "logind"], "unknown session type"
+    if not x11_ok and "x11" in order:
+        order.remove("x11")
+    if not x11_ok:
+        excluded.append(("x11", WAYLAND_X11_REASON))
+    if settings.idle_state_file is not None:
+        order = ["file", *[name for name in order if name != "file"]]
+        basis += ", IDLE_STATE_FILE is set"
+    return Plan(order, excluded, basis)
+
+
+@dataclass
+class Selection:
+    source: IdleSource | None
+    skipped: list[tuple[str, str]]
+    basis: str
+
+    def describe(self) -> str:
+        skipped = "; ".join(f"{name}: {reason}" for name, reason in self.skipped) or "none"
+        chosen = self.source.name if self.source else "none"
+        return f"idle source {chosen} ({self.basis}); skipped {skipped}"
+
+
+def try_open(source: IdleSource) -> str | None:
+    """Open and read once; the reason it cannot work, or None when it works."""
+    try:
+        source.open()
+        source.read()
+    except (SourceUnavailableError, SourceReadError) as exc:
+        source.close()
+        return str(exc)
+    return None
+
+
+def select_source(settings: IdleSettings, factory: SourceFactory = build_source) -> Selection:
+    """Open the configured source, or the first in the auto order that answers."""
+    if settings.idle_source != "auto":
+        session = SessionInfo.from_settings(settings)
+        if settings.idle_source == "x11" and session.kind == "wayland":
+            logger.warning("IDLE_SOURCE=x11 in a %s; expect false idle reports", WAYLAND_X11_REASON)
+        source = factory(settings.idle_source, settings, False)
+        reason = try_open(source)
+        if reason is None:
+            return Selection(source, [], "IDLE_SOURCE is set")
+        return Selection(None, [(settings.idle_source, reason)], "IDLE_SOURCE is set")
+    chosen = plan(settings)
+    skipped = list(chosen.excluded)
+    for name in chosen.order:
+        source = factory(name, settings, True)
+        reason = try_open(source)
+        if reason is None:
+            return Selection(source, skipped, chosen.basis)
+        skipped.append((name, reason))
+    return Selection(None, skipped, chosen.basis)

@@ -1,0 +1,226 @@
+"""Wiring: MQTT requests -> validation -> speech -> per-coordinator playback -> results.
+
+Message handlers run on paho's network thread, so they only parse, look up names in
+memory and hand work to the synthesizer's pool and the coordinator queues.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import paho.mqtt.client as mqtt
+import soco.config
+
+from mqtt_service.connection import MqttConnection
+from sonos_bridge.announcement import Announcement, Rejection, ReplyTo, parse_announcement
+from sonos_bridge.audio_server import AudioServer
+from sonos_bridge.errors import RequestError, UnknownSpeakerError
+from sonos_bridge.ha_discovery import DiscoveryPublisher
+from sonos_bridge.playback import Job, PlaybackManager, PlaybackOptions
+from sonos_bridge.results import Result, ResultPublisher, elapsed_ms
+from sonos_bridge.settings import SonosSettings
+from sonos_bridge.speakers import SpeakerRegistry
+from sonos_bridge.tts.cache import ClipCache
+from sonos_bridge.tts.engines import Engine, build_engines
+from sonos_bridge.tts.synthesizer import Synthesizer
+from sonos_bridge.upnp import close_sessions
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = "sonos_bridge"
+# A worker busy this long beyond the longest sensible clip is considered stuck.
+STUCK_AFTER = 900.0
+
+
+def reply_to_of(message: mqtt.MQTTMessage) -> ReplyTo | None:
+    properties = message.properties
+    topic = getattr(properties, "ResponseTopic", None) if properties is not None else None
+    if not topic:
+        return None
+    correlation = getattr(properties, "CorrelationData", None)
+    return ReplyTo(str(topic), bytes(correlation) if correlation is not None else None)
+
+
+class BridgeService:
+    """The Sonos bridge: owns every component and their start and stop order."""
+
+    def __init__(
+        self,
+        settings: SonosSettings,
+        *,
+        options: PlaybackOptions | None = None,
+        engines: list[Engine] | None = None,
+        connection: MqttConnection | None = None,
+    ) -> None:
+        self.settings = settings
+        self.base_topic = settings.sonos_base_topic
+        soco.config.REQUEST_TIMEOUT = settings.sonos_timeout
+        self.connection = connection or MqttConnection(
+            settings, service_name=SERVICE_NAME, base_topic=self.base_topic
+        )
+        self.cache = ClipCache(settings.cache_path, settings.cache_max_bytes)
+        engine_list = (
+            engines
+            if engines is not None
+            else build_engines(settings.engine_names, settings.tts_timeout)
+        )
+        self.synthesizer = Synthesizer(engine_list, self.cache)
+        self.audio = AudioServer(
+            self.cache, settings.http_bind, settings.http_port, settings.advertise_host
+        )
+        self.registry = SpeakerRegistry(settings.hosts, settings.sonos_discovery_interface)
+        self.options = options or PlaybackOptions(
+            timeout=settings.sonos_timeout,
+            margin=settings.sonos_play_margin,
+            poll_interval=settings.sonos_poll_interval,
+            speech_timeout=settings.tts_timeout * max(1, len(engine_list)) + 5,
+        )
+        self.playback = PlaybackManager(self.registry.members_of, self.audio.url_for, self.options)
+        self.results = ResultPublisher(self.connection, f"{self.base_topic}/result")
+        self.discovery = DiscoveryPublisher(
+            self.connection, settings.ha_discovery_prefix, self.base_topic
+        )
+        self._stop = threading.Event()
+        self._refresh_now = threading.Event()  # an unknown name may be a new speaker
+        self._refresher = threading.Thread(target=self._refresh_loop, name="speakers", daemon=True)
+        self.connection.subscribe(f"{self.base_topic}/tts", self._on_request)
+        self.connection.subscribe(f"{self.base_topic}/tts/+", self._on_request)
+        self.connection.on_connected(self._publish_state)
+        if settings.ha_discovery:
+            self.connection.on_home_assistant_online(self._publish_discovery)
+
+    # ------------------------------------------------------------ lifecycle
+    def start_components(self) -> None:
+        """Everything but the MQTT connection (which `ServiceRunner` starts)."""
+        self.audio.start()
+        self.registry.refresh()
+        default = self.settings.sonos_default_speaker
+        if default:
+            try:
+                self.registry.resolve([default])
+            except RequestError:
+                logger.warning(
+                    "SONOS_DEFAULT_SPEAKER=%s is not among the speakers found (%s)",
+                    default,
+                    ", ".join(s.name for s in self.registry.all()) or "none",
+                )
+        self._refresher.start()
+
+    def start(self) -> None:
+        self.start_components()
+        self.connection.start()
+
+    def shutdown(self) -> None:
+        """Stop serving requests; the runner disconnects from the broker afterwards."""
+        self._stop.set()
+        self._refresh_now.set()
+        self.playback.stop(timeout=self.options.timeout * 2)
+        self.synthesizer.close()
+        self.audio.stop()
+        close_sessions()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.connection.stop()
+
+    def healthy(self) -> bool:
+        stuck = self.playback.stuck(STUCK_AFTER)
+        if stuck:
+            logger.error("Playback on %s has been stuck for %.0f s", ", ".join(stuck), STUCK_AFTER)
+        return not stuck
+
+    # ------------------------------------------------------------- speakers
+    def refresh_speakers(self) -> None:
+        if self.registry.refresh():
+            self._publish_state()
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.is_set():
+            self._refresh_now.wait(self.settings.sonos_refresh_interval)
+            self._refresh_now.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.refresh_speakers()
+            except Exception:
+                logger.exception("Refreshing the speaker list failed; trying again later")
+
+    def _publish_state(self) -> None:
+        self.connection.publish(
+            f"{self.base_topic}/speakers", self.registry.to_json(), qos=1, retain=True
+        )
+        self._publish_discovery()
+
+    def _publish_discovery(self) -> None:
+        if self.settings.ha_discovery:
+            self.discovery.publish(self.registry.all())
+
+    # ------------------------------------------------------------- requests
+    def _on_request(self, message: mqtt.MQTTMessage) -> None:
+        if message.retain:
+            logger.warning(
+                "Ignoring a retained request on %s: requests must not be retained, or they "
+                "would be spoken at every restart (clear it with an empty retained message)",
+                message.topic,
+            )
+            return
+        prefix = f"{self.base_topic}/tts/"
+        topic_speaker = message.topic[len(prefix) :] if message.topic.startswith(prefix) else None
+        parsed = parse_announcement(
+            message.payload,
+            topic_speaker=topic_speaker or None,
+            default_speaker=self.settings.sonos_default_speaker,
+            max_chars=self.settings.tts_max_chars,
+            reply_to=reply_to_of(message),
+        )
+        if isinstance(parsed, Rejection):
+            self._answer_rejection(parsed)
+            return
+        self.dispatch(parsed)
+
+    def dispatch(self, announcement: Announcement) -> None:
+        """Validate against what the bridge knows, then queue on each coordinator."""
+        lang = announcement.lang or self.settings.tts_lang
+        if announcement.volume is None:
+            announcement.volume = self.settings.sonos_default_volume
+        try:
+            self.synthesizer.check_language(lang)
+            targets = self.registry.resolve(announcement.speakers)
+        except RequestError as exc:
+            if isinstance(exc, UnknownSpeakerError):
+                self._refresh_now.set()  # answer now; a new speaker is known next time
+            logger.warning("Refusing request %s: %s", announcement.id, exc)
+            self._answer_rejection(
+                Rejection(
+                    announcement.id,
+                    announcement.speakers,
+                    str(exc),
+                    announcement.reply_to,
+                    announcement.received_at,
+                )
+            )
+            return
+        clip = self.synthesizer.submit(announcement.text, lang)
+        coordinators = {speaker.coordinator_uid for speaker in targets}
+        job = Job(announcement, [s.name for s in targets], len(coordinators), self._publish_result)
+        logger.info(
+            "Request %s: %d characters for %s",
+            announcement.id,
+            len(announcement.text),
+            ", ".join(job.speakers),
+        )
+        self.playback.enqueue(job, targets, clip)
+
+    def _answer_rejection(self, rejection: Rejection) -> None:
+        result = Result(
+            id=rejection.id,
+            status="failed",
+            speakers=rejection.speakers,
+            error=rejection.error,
+            latency_ms=elapsed_ms(rejection.received_at),
+        )
+        self.results.publish(result, rejection.reply_to)
+
+    def _publish_result(self, result: Result, announcement: Announcement) -> None:
+        self.results.publish(result, announcement.reply_to)

@@ -1,0 +1,168 @@
+"""A disk cache of spoken clips, keyed by engine, language and text, bounded in size.
+
+Clips are written to a temporary file and renamed into place only after they decode as
+MP3, so a crash, a timeout or an engine that writes nothing never leaves a file that a
+speaker would be handed. Least recently used clips are evicted beyond the size limit;
+use is recorded in the file's mtime so the order survives restarts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sonos_bridge.errors import EngineError, StartupError
+from sonos_bridge.tts.audio import NotAudioError, mp3_duration
+
+logger = logging.getLogger(__name__)
+
+CLIP_NAME = re.compile(r"^([0-9a-f]{32})\.mp3$")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A playable MP3 in the cache."""
+
+    key: str
+    path: Path
+    size: int
+    duration: float
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.key}.mp3"
+
+
+def clip_key(engine: str, lang: str, text: str) -> str:
+    digest = hashlib.sha256(f"{engine}\0{lang.casefold()}\0{text}".encode())
+    return digest.hexdigest()[:32]
+
+
+class ClipCache:
+    """Thread-safe index of the clips on disk, in least-recently-used order."""
+
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._clips: OrderedDict[str, Clip] = OrderedDict()
+        self._total = 0
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._load()
+        except OSError as exc:
+            raise StartupError(
+                f"CACHE_DIR={directory}: cannot keep clips there ({exc.strerror or exc}); "
+                "mount a writable volume"
+            ) from None
+
+    def _load(self) -> None:
+        """Index what a previous run left, dropping temporaries and broken files."""
+        found: list[tuple[float, Clip]] = []
+        for path in self.directory.iterdir():
+            match = CLIP_NAME.match(path.name)
+            if match is None:
+                if path.name.endswith(".tmp"):
+                    path.unlink(missing_ok=True)
+                continue
+            try:
+                duration = mp3_duration(path)
+                stat = path.stat()
+            except (NotAudioError, OSError) as exc:
+                logger.warning("Removing unusable cached clip %s: %s", path.name, exc)
+                path.unlink(missing_ok=True)
+                continue
+            found.append((stat.st_mtime, Clip(match.group(1), path, stat.st_size, duration)))
+        for _mtime, clip in sorted(found, key=lambda item: item[0]):
+            self._clips[clip.key] = clip
+            self._total += clip.size
+        if found:
+            logger.info(
+                "Cache %s holds %d clips (%.1f MB)", self.directory, len(found), self._total / 1e6
+            )
+        self._evict()
+
+    @property
+    def total_bytes(self) -> int:
+        with self._lock:
+            return self._total
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._clips)
+
+    def by_key(self, key: str) -> Clip | None:
+        """The clip for a URL's key, without touching the LRU order (the server's view)."""
+        with self._lock:
+            return self._clips.get(key)
+
+    def get(self, engine: str, lang: str, text: str) -> Clip | None:
+        key = clip_key(engine, lang, text)
+        with self._lock:
+            clip = self._clips.get(key)
+            if clip is None:
+                return None
+            self._clips.move_to_end(key)
+        if not clip.path.exists():
+            logger.warning("Cached clip %s vanished from disk; it will be made again", key)
+            self._forget(key)
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(clip.path)
+        return clip
+
+    def store(self, engine: str, lang: str, text: str, produce: Callable[[Path], object]) -> Clip:
+        """Run `produce(temporary_path)`, check the result, then rename it into place."""
+        key = clip_key(engine, lang, text)
+        temporary = self.directory / f".{key}.{secrets.token_hex(4)}.tmp"
+        try:
+            produce(temporary)
+            try:
+                duration = mp3_duration(temporary)
+            except NotAudioError as exc:
+                raise EngineError(f"{engine} produced no usable audio: {exc}") from None
+            final = self.directory / f"{key}.mp3"
+            os.replace(temporary, final)
+        finally:
+            temporary.unlink(missing_ok=True)
+        clip = Clip(key, final, final.stat().st_size, duration)
+        with self._lock:
+            previous = self._clips.pop(key, None)
+            if previous is not None:
+                self._total -= previous.size
+            self._clips[key] = clip
+            self._total += clip.size
+        self._evict()
+        return clip
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            clip = self._clips.pop(key, None)
+            if clip is not None:
+                self._total -= clip.size
+
+    def _evict(self) -> None:
+        removed: list[Clip] = []
+        with self._lock:
+            # Never evict the newest clip: it is about to be played.
+            while self._total > self.max_bytes and len(self._clips) > 1:
+                _key, clip = self._clips.popitem(last=False)
+                self._total -= clip.size
+                removed.append(clip)
+        for clip in removed:
+            clip.path.unlink(missing_ok=True)
+        if removed:
+            logger.info(
+                "Evicted %d least recently used clips to stay under %.1f MB",
+                len(removed),
+                self.max_bytes / 1e6,
+            )

@@ -1,0 +1,412 @@
+#!/usr/bin/env bash
+# End-to-end test of the Compose stack on a machine with Docker and no container registry.
+#
+#   bash tests/e2e/run.sh          (make e2e)
+#
+# 1. starts dockerd when no engine answers;
+# 2. builds local base images with debootstrap + docker import (cached by tag);
+# 3. builds a wheelhouse with the host's Python 3.11 and the stack's images from both;
+# 4. starts the stack (own project name, free ports) and fake Sonos speakers on loopback
+#    addresses, and checks through the real broker with mosquitto_pub/mosquitto_sub:
+#    health and start order, a TTS request played and answered, the idle reporter's
+#    retained discovery and state, no request lost across a broker restart, requests
+#    queued for a killed bridge played after its restart, retained messages kept across
+#    `down` + `up`;
+# 5. tears everything down (also on failure or Ctrl-C). The last line is `N passed, N failed`.
+#
+# Needs: docker.io, docker-compose (or the compose v2 plugin), debootstrap,
+# mosquitto-clients, and the project's venv (.venv, Python 3.11) for the wheelhouse and the
+# fake speakers.
+# Environment: E2E_KEEP=1 keeps the stack and work dir for a look afterwards;
+# E2E_KEEP_DOCKERD=1 leaves a dockerd started here running; E2E_COMPOSE, E2E_PYTHON,
+# E2E_SPEAKER_NET (default 127.0.77), E2E_DEBIAN_MIRROR.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT" || exit 1
+E2E_WORK=$(mktemp -d /tmp/mhv-e2e.XXXXXX)
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
+
+PASSED=0
+FAILED=0
+STACK_STARTED=0
+FAKE_PID=""
+RESULTS_PID=""
+SUITE_STARTED=$(now)
+
+pass() {
+    PASSED=$((PASSED + 1))
+    printf 'PASS  %s\n' "$1"
+}
+
+fail() {
+    FAILED=$((FAILED + 1))
+    printf 'FAIL  %s: %s\n' "$1" "$2"
+}
+
+# check <name> <command...>: pass when the command succeeds; its stderr explains a failure.
+check() {
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        pass "$name${out:+ ($out)}"
+    else
+        fail "$name" "${out:-failed}"
+    fi
+}
+
+# Fatal: the remaining checks cannot run.
+abort() {
+    fail "$1" "$2"
+    exit 1
+}
+
+dump_logs() {
+    say "---- logs of the stack (last 40 lines each) ----"
+    local service
+    for service in mosquitto sonos_bridge idle_reporter; do
+        echo "---- $service ----" >&2
+        compose logs --no-color --tail=40 "$service" >&2 2>&1 || true
+    done
+    if [[ -f "$E2E_WORK/speakers.log" ]]; then
+        echo "---- fake speakers ----" >&2
+        tail -n 30 "$E2E_WORK/speakers.log" >&2
+    fi
+}
+
+stop_pid() {
+    local pid=$1
+    [[ -n "$pid" ]] || return 0
+    kill "$pid" 2>/dev/null || return 0
+    local i
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+teardown() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if ((FAILED > 0 && STACK_STARTED)); then
+        dump_logs
+    fi
+    stop_pid "$RESULTS_PID"
+    stop_pid "$FAKE_PID"
+    if [[ -n "${E2E_KEEP:-}" ]]; then
+        say "E2E_KEEP set: stack '$E2E_PROJECT' and $E2E_WORK are left in place"
+    else
+        if ((STACK_STARTED)); then
+            compose down -v --remove-orphans -t 10 >"$E2E_WORK/down.log" 2>&1 ||
+                { say "compose down failed:"; tail -n 20 "$E2E_WORK/down.log" >&2; }
+        fi
+        stop_own_docker
+        rm -rf "$E2E_WORK"
+    fi
+    if ((FAILED == 0 && rc != 0)); then
+        FAILED=1
+    fi
+    say "finished in $(elapsed "$SUITE_STARTED") s"
+    echo "$PASSED passed, $FAILED failed"
+    if ((FAILED > 0)); then exit 1; fi
+    exit 0
+}
+trap teardown EXIT
+trap 'fail interrupted "signal received"; exit 1' INT TERM
+
+# ---------------------------------------------------------------- MQTT from the host
+# As Home Assistant: may publish requests and read everything.
+pub() {
+    mosquitto_pub -h 127.0.0.1 -p "$E2E_MQTT_PORT" -u homeassistant -P "$E2E_HA_PW" -q 1 "$@"
+}
+
+sub() {
+    mosquitto_sub -h 127.0.0.1 -p "$E2E_MQTT_PORT" -u homeassistant -P "$E2E_HA_PW" "$@"
+}
+
+# Publish, retrying while the broker is unreachable (a client's job during a restart):
+# a request counts as sent once the broker acknowledged it (QoS 1).
+pub_retry() {
+    local deadline=$(($(date +%s) + 40))
+    until pub "$@" 2>/dev/null; do
+        (($(date +%s) < deadline)) || return 1
+        sleep 0.3
+    done
+}
+
+# Every result of the bridge, collected by a persistent session (QoS 1, fixed client id)
+# so results published while this subscriber reconnects are queued for it, not lost.
+start_results_collector() {
+    (
+        while :; do
+            sub -c -i "e2e-results-$E2E_PROJECT" -q 1 -t 'sonos/result' \
+                >>"$E2E_WORK/results.jsonl" 2>>"$E2E_WORK/results.err"
+            sleep 0.5
+        done
+    ) &
+    RESULTS_PID=$!
+}
+
+# result_status <id>: the status of the (latest) result with that id, or nothing.
+result_status() {
+    "$(e2e_python)" - "$E2E_WORK/results.jsonl" "$1" <<'EOF'
+import json, sys
+status = ""
+with open(sys.argv[1], encoding="utf-8", errors="replace") as results:
+    for line in results:
+        try:
+            result = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(result, dict) and result.get("id") == sys.argv[2]:
+            status = str(result.get("status"))
+print(status)
+EOF
+}
+
+# wait_results <timeout-s> <id...>: 0 when every id has a `played` result; else prints
+# what is missing.
+wait_results() {
+    local timeout=$1
+    shift
+    local deadline=$(($(date +%s) + timeout)) id missing status final
+    while :; do
+        missing=()
+        final=0
+        for id in "$@"; do
+            status=$(result_status "$id")
+            [[ "$status" == played ]] || missing+=("$id")
+            # One result per request: a failed or expired one will not turn into played.
+            [[ "$status" == failed || "$status" == expired ]] && final=1
+        done
+        ((${#missing[@]} == 0)) && return 0
+        ((final)) && break
+        (($(date +%s) < deadline)) || break
+        sleep 0.5
+    done
+    local detail=()
+    for id in "${missing[@]}"; do detail+=("$id=$(result_status "$id" | sed 's/^$/none/')"); done
+    echo "no 'played' result for: ${detail[*]}" >&2
+    # The reason of a failure, as the bridge reported it.
+    for id in "${missing[@]}"; do grep -F "\"$id\"" "$E2E_WORK/results.jsonl" | tail -n1 >&2; done
+    return 1
+}
+
+# tts <speaker> <id> <text>: a JSON request with an id for its result.
+tts() {
+    pub_retry -t "sonos/tts/$1" -m "{\"text\": \"$3\", \"id\": \"$2\"}"
+}
+
+speaker_fetches() {
+    grep -c "$1 fetched .*bytes" "$E2E_WORK/speakers.log" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- checks
+# Whether compose started the services only once the broker was healthy. Uses the
+# broker's health log as it was right after `up -d` returned (Docker keeps only the last
+# five checks), saved in $E2E_WORK/broker-health.log as "<exit code> <end, ns>" lines.
+check_health_and_order() {
+    local healthy_ns service id start start_ns
+    healthy_ns=$(awk '$1 == 0 { print $2; exit }' "$E2E_WORK/broker-health.log")
+    [[ -n "$healthy_ns" ]] || { echo "no passing broker health check on record" >&2; return 1; }
+    for service in sonos_bridge idle_reporter; do
+        id=$(container_of "$service")
+        start=$(docker inspect -f '{{.State.StartedAt}}' "$id")
+        start_ns=$(date -d "$start" +%s%N)
+        if ((start_ns < healthy_ns)); then
+            echo "$service started $(((healthy_ns - start_ns) / 1000000)) ms before the broker was healthy" >&2
+            return 1
+        fi
+        printf '%s started %d ms after. ' "$service" $(((start_ns - healthy_ns) / 1000000))
+    done
+}
+
+check_non_root() {
+    local service uid
+    for service in sonos_bridge idle_reporter; do
+        uid=$(docker exec "$(container_of "$service")" id -u 2>&1) || { echo "$uid" >&2; return 1; }
+        [[ "$uid" == 1000 ]] || { echo "$service runs as uid $uid, not 1000" >&2; return 1; }
+    done
+    echo "uid 1000"
+}
+
+check_plain_tts() {
+    local before_results before_fetches
+    before_results=$(wc -l <"$E2E_WORK/results.jsonl")
+    before_fetches=$(speaker_fetches Kitchen)
+    pub -t sonos/tts/Kitchen -m 'Hello' || { echo "publish failed" >&2; return 1; }
+    local deadline=$(($(date +%s) + 30)) line
+    while (($(date +%s) < deadline)); do
+        line=$(tail -n +"$((before_results + 1))" "$E2E_WORK/results.jsonl" | head -n1)
+        if [[ -n "$line" && "$line" != *'"played"'* ]]; then
+            echo "the bridge answered: $line" >&2
+            return 1
+        fi
+        if [[ -n "$line" ]] && (($(speaker_fetches Kitchen) > before_fetches)); then
+            grep -q 'Kitchen' <<<"$line" || { echo "result names no Kitchen: $line" >&2; return 1; }
+            echo "$line"
+            return 0
+        fi
+        sleep 0.3
+    done
+    echo "no 'played' result and Kitchen fetch within 30 s; results: $(tail -n +"$((before_results + 1))" "$E2E_WORK/results.jsonl" | head -c 400)" >&2
+    return 1
+}
+
+check_json_tts() {
+    if ! tts Kitchen json-1 'First' || ! tts Office json-2 'Second'; then
+        echo "publish failed" >&2
+        return 1
+    fi
+    wait_results 60 json-1 json-2 || return 1
+    (($(speaker_fetches Office) > 0)) || { echo "Office never fetched a clip" >&2; return 1; }
+    echo "Kitchen and Office"
+}
+
+check_idle_retained() {
+    local out state configs
+    # A fresh subscriber receives retained messages only.
+    out=$(sub -v --retained-only -W 3 -t 'homeassistant/+/idle_reporter/#' -t 'idle/e2e-desktop/#' 2>/dev/null)
+    configs=$(grep -c '^homeassistant/[^ ]*/config ' <<<"$out" || true)
+    state=$(awk '$1 == "idle/e2e-desktop/state" { print $2 }' <<<"$out")
+    if ((configs < 1)); then
+        echo "no retained discovery config under homeassistant/+/idle_reporter/; got: $(head -c 300 <<<"$out")" >&2
+        return 1
+    fi
+    grep -q 'e2e-desktop' <<<"$out" || { echo "discovery does not name the host e2e-desktop" >&2; return 1; }
+    if [[ "$state" != active && "$state" != idle ]]; then
+        echo "retained idle/e2e-desktop/state is '${state:-missing}'" >&2
+        return 1
+    fi
+    echo "$configs discovery configs, state=$state"
+}
+
+# wait_retained <topic> <expected> <timeout-s>
+wait_retained() {
+    local deadline=$(($(date +%s) + $3)) got=""
+    while (($(date +%s) < deadline)); do
+        got=$(sub --retained-only -W 2 -C 1 -t "$1" 2>/dev/null || true)
+        [[ "$got" == "$2" ]] && return 0
+        sleep 0.5
+    done
+    echo "$1 is '${got:-nothing}', expected '$2'" >&2
+    return 1
+}
+
+check_idle_follows_file() {
+    echo idle >"$E2E_WORK/idle-state/idle-state"
+    wait_retained idle/e2e-desktop/state idle 15 || return 1
+    echo active >"$E2E_WORK/idle-state/idle-state"
+    wait_retained idle/e2e-desktop/state active 15 || return 1
+    echo "idle -> active followed"
+}
+
+check_broker_restart() {
+    local broker ids=() i publisher
+    broker=$(container_of mosquitto)
+    for i in 1 2 3 4 5 6 7 8; do ids+=("broker-restart-$i"); done
+    (
+        for id in "${ids[@]}"; do
+            tts Kitchen "$id" "Request $id" || { echo "could not publish $id" >&2; exit 1; }
+            sleep 0.4
+        done
+    ) 2>"$E2E_WORK/publisher.err" &
+    publisher=$!
+    sleep 1
+    docker restart -t 10 "$broker" >/dev/null || { echo "docker restart failed" >&2; return 1; }
+    wait "$publisher" || { cat "$E2E_WORK/publisher.err" >&2; return 1; }
+    wait_healthy 60 mosquitto sonos_bridge idle_reporter ||
+        { echo "stack not healthy again after the broker restart" >&2; return 1; }
+    wait_results 90 "${ids[@]}" || return 1
+    echo "${#ids[@]} requests across the restart, all played"
+}
+
+check_bridge_kill() {
+    local bridge ids=(bridge-down-1 bridge-down-2 bridge-down-3) id early=""
+    bridge=$(container_of sonos_bridge)
+    docker kill "$bridge" >/dev/null || { echo "docker kill failed" >&2; return 1; }
+    # The broker publishes the bridge's last will when its connection drops.
+    wait_retained sonos/status offline 15 || return 1
+    for id in "${ids[@]}"; do tts Kitchen "$id" "While you were away $id" || return 1; done
+    sleep 2
+    for id in "${ids[@]}"; do
+        [[ -z "$(result_status "$id")" ]] || early+=" $id"
+    done
+    [[ -z "$early" ]] || { echo "results for$early while the bridge was down?" >&2; return 1; }
+    # `unless-stopped` does not restart a container killed with `docker kill`: start it.
+    [[ "$(docker inspect -f '{{.State.Running}}' "$bridge")" == true ]] ||
+        docker start "$bridge" >/dev/null || { echo "docker start failed" >&2; return 1; }
+    wait_healthy 60 sonos_bridge || { echo "bridge not healthy after its restart" >&2; return 1; }
+    wait_results 90 "${ids[@]}" || return 1
+    wait_retained sonos/status online 15 || return 1
+    echo "${#ids[@]} requests queued while down, played after the restart"
+}
+
+check_down_up_keeps_retained() {
+    local value="kept-$RANDOM$RANDOM"
+    pub -r -t reply/e2e-persist -m "$value" || { echo "retained publish failed" >&2; return 1; }
+    compose down -t 15 >"$E2E_WORK/down1.log" 2>&1 || { tail -n 20 "$E2E_WORK/down1.log" >&2; return 1; }
+    local started
+    started=$(now)
+    compose up -d >"$E2E_WORK/up2.log" 2>&1 || { tail -n 20 "$E2E_WORK/up2.log" >&2; return 1; }
+    wait_healthy 90 mosquitto sonos_bridge idle_reporter ||
+        { echo "stack not healthy after down + up" >&2; return 1; }
+    local healthy_s
+    healthy_s=$(elapsed "$started")
+    wait_retained reply/e2e-persist "$value" 10 || return 1
+    tts Kitchen after-down-up "Back again" || return 1
+    wait_results 60 after-down-up || return 1
+    echo "retained message kept, healthy again ${healthy_s} s after up, TTS works"
+}
+
+# ---------------------------------------------------------------- main
+for tool in docker debootstrap mosquitto_pub mosquitto_sub; do
+    command -v "$tool" >/dev/null 2>&1 || abort setup "$tool is not installed"
+done
+[[ $(id -u) == 0 ]] || abort setup "run as root (debootstrap, dockerd)"
+
+ensure_docker || abort "docker engine" "no Docker engine"
+detect_compose || abort setup "no compose"
+say "base images (debootstrap on first use, then cached)"
+build_base_images || abort "base images" "debootstrap/import failed"
+pass "base images: $PYTHON_TAG, $AUDIO_TAG, $MOSQUITTO_TAG"
+build_wheelhouse || abort wheelhouse "pip wheel failed"
+e2e_configure
+say "project $E2E_PROJECT, MQTT port $E2E_MQTT_PORT, audio port $E2E_HTTP_PORT, speakers $E2E_SONOS_HOSTS"
+build_stack_images || abort "stack images" "docker build failed"
+pass "stack images: sonos-bridge $(image_size_mb "$E2E_SONOS_IMAGE") MB, idle-reporter $(image_size_mb "$E2E_IDLE_IMAGE") MB"
+
+# Fake speakers on the host's loopback addresses; the bridge (host network) reaches them
+# and they fetch the clips from its audio server like real players.
+start_fake_speakers
+fake_rc=$?
+FAKE_PID=$E2E_FAKE_PID
+((fake_rc == 0)) || abort "fake speakers" "did not start: $(tail -n 5 "$E2E_WORK/speakers.log")"
+
+echo active >"$E2E_WORK/idle-state/idle-state"
+touch "$E2E_WORK/results.jsonl"
+STACK_STARTED=1
+UP_STARTED=$(now)
+compose up -d >"$E2E_WORK/up.log" 2>&1 || abort "compose up" "$(tail -n 20 "$E2E_WORK/up.log")"
+UP_RETURNED=$(elapsed "$UP_STARTED")
+docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{.End.UnixNano}}{{"\n"}}{{end}}' \
+    "$(container_of mosquitto)" >"$E2E_WORK/broker-health.log" 2>&1
+if wait_healthy 90 mosquitto sonos_bridge idle_reporter; then
+    pass "all three services healthy $(elapsed "$UP_STARTED") s after 'up -d' (up returned after $UP_RETURNED s)"
+else
+    abort "stack healthy" "states: mosquitto=$(health_of mosquitto) sonos_bridge=$(health_of sonos_bridge) idle_reporter=$(health_of idle_reporter)"
+fi
+check "start order: broker healthy before the services start" check_health_and_order
+check "services run as the unprivileged user" check_non_root
+
+start_results_collector
+sleep 1
+check "TTS 'Hello' to sonos/tts/Kitchen played and answered" check_plain_tts
+check "TTS JSON requests with ids to both speakers played" check_json_tts
+check "idle reporter: retained discovery and state" check_idle_retained
+check "idle reporter follows the state file" check_idle_follows_file
+check "broker restart while publishing: no request lost" check_broker_restart
+check "bridge killed: requests queued while down are played after its restart" check_bridge_kill
+check "down + up keeps retained messages (persistence volume)" check_down_up_keeps_retained

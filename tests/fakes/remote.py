@@ -1,0 +1,72 @@
+"""Watching fake speakers that run in another process, through their `/fake/` API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.speaker import SONOS_PORT
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class RemoteSpeaker:
+    """A fake speaker in another process; times it reports are CLOCK_MONOTONIC."""
+
+    def __init__(self, ip: str) -> None:
+        self.ip = ip
+        self.base = f"http://{ip}:{SONOS_PORT}/fake"
+
+    def state(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.base}/state", timeout=5) as response:
+            body = json.loads(response.read())
+        assert isinstance(body, dict)
+        return body
+
+    def play_radio(self, volume: int = 20) -> None:
+        data = json.dumps({"volume": volume}).encode()
+        with urllib.request.urlopen(f"{self.base}/radio", data=data, timeout=5):
+            pass
+
+    def wait_until(
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float = 30.0,
+        every: float = 0.02,
+    ) -> dict[str, Any]:
+        """Poll the other process (it has no way to notify us)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                state = self.state()
+                if predicate(state):
+                    return state
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"fake speaker {self.ip}: condition not met in {timeout} s")
+            time.sleep(every)
+
+
+def start_fake_speakers(
+    speakers: dict[str, str], speed: float, radio: bool = True
+) -> tuple[subprocess.Popen[bytes], dict[str, RemoteSpeaker]]:
+    """`python -m tests.fakes.speaker` with these NAME -> IP speakers, once they answer."""
+    command = [sys.executable, "-m", "tests.fakes.speaker", "--speed", str(speed)]
+    for name, ip in speakers.items():
+        command += ["--speaker", f"{name}={ip}"]
+    if radio:
+        command.append("--radio")
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    remotes = {name: RemoteSpeaker(ip) for name, ip in speakers.items()}
+    for remote in remotes.values():
+        remote.wait_until(lambda _state: True, timeout=10)
+    return process, remotes

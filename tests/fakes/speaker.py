@@ -1,0 +1,864 @@
+"""A fake Sonos speaker that the real SoCo library drives over HTTP.
+
+Each speaker listens on its own loopback address, port 1400 (SoCo fixes the port), and
+keeps real state: volume, mute, the transport's URI and state, the queue position and
+group membership. On `Play` of an http URI it fetches the clip in a thread like a real
+player, checks that the bytes decode as MP3, records what arrived, and reports STOPPED
+once the clip's duration (scaled by `speed`) has elapsed, so a bridge must observe the
+end through GetTransportInfo exactly as with real hardware.
+
+Standalone (for the Docker end-to-end tests, next to the compose stack):
+
+    python -m tests.fakes.speaker --speaker Kitchen=127.0.0.2 --speaker Office=127.0.0.3 \
+        --group Kitchen,Office --speed 1
+
+Another process sees what a speaker did at `GET http://<ip>:1400/fake/state` (JSON: volume,
+mute, URI, transport state, every fetch with its time and verdict, action counts) and can
+start a radio stream with `POST /fake/radio {"volume": 20}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import re
+import signal
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from mutagen.mp3 import MP3
+
+from tests.fakes.upnp import (
+    XML_CONTENT_TYPE,
+    ActionSpec,
+    SoapFaultError,
+    device_description,
+    fault_envelope,
+    parse_call,
+    response_envelope,
+    scpd,
+)
+
+logger = logging.getLogger(__name__)
+
+SONOS_PORT = 1400
+RADIO_URI = "x-sonosapi-stream:s24896?sid=254&flags=8224&sn=0"
+RADIO_META = (
+    '<DIDL-Lite xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    'xmlns:upnp="urn:schemas-upnp-org:metadata-1-0/upnp/" '
+    'xmlns:r="urn:schemas-rinconnetworks-com:metadata-1-0/" '
+    'xmlns="urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/">'
+    '<item id="F00092020s24896" parentID="L" restricted="true">'
+    "<dc:title>Fake Radio</dc:title>"
+    "<upnp:class>object.item.audioItem.audioBroadcast</upnp:class>"
+    '<desc id="cdudn" nameSpace="urn:schemas-rinconnetworks-com:metadata-1-0/">'
+    "SA_RINCON65031_</desc></item></DIDL-Lite>"
+)
+FETCH_TIMEOUT = 10.0
+STALL_LIMIT = 60.0
+
+_IN = "InstanceID"
+SERVICES: dict[str, list[ActionSpec]] = {
+    "DeviceProperties": [
+        ActionSpec("GetHouseholdID", (), ("CurrentHouseholdID",)),
+        ActionSpec(
+            "GetZoneAttributes",
+            (),
+            ("CurrentZoneName", "CurrentIcon", "CurrentConfiguration"),
+        ),
+    ],
+    "ZoneGroupTopology": [
+        ActionSpec("GetZoneGroupState", (), ("ZoneGroupState",)),
+        ActionSpec(
+            "GetZoneGroupAttributes",
+            (),
+            ("CurrentZoneGroupName", "CurrentZoneGroupID", "CurrentZonePlayerUUIDsInGroup"),
+        ),
+    ],
+    "RenderingControl": [
+        ActionSpec("GetVolume", (_IN, "Channel"), ("CurrentVolume",)),
+        ActionSpec("SetVolume", (_IN, "Channel", "DesiredVolume"), ()),
+        ActionSpec("GetMute", (_IN, "Channel"), ("CurrentMute",)),
+        ActionSpec("SetMute", (_IN, "Channel", "DesiredMute"), ()),
+        ActionSpec("GetBass", (_IN,), ("CurrentBass",)),
+        ActionSpec("SetBass", (_IN, "DesiredBass"), ()),
+        ActionSpec("GetTreble", (_IN,), ("CurrentTreble",)),
+        ActionSpec("SetTreble", (_IN, "DesiredTreble"), ()),
+        ActionSpec("GetLoudness", (_IN, "Channel"), ("CurrentLoudness",)),
+        ActionSpec("SetLoudness", (_IN, "Channel", "DesiredLoudness"), ()),
+        ActionSpec("GetSupportsOutputFixed", (_IN,), ("CurrentSupportsFixed",)),
+    ],
+    "AVTransport": [
+        ActionSpec("SetAVTransportURI", (_IN, "CurrentURI", "CurrentURIMetaData"), ()),
+        ActionSpec("Play", (_IN, "Speed"), ()),
+        ActionSpec("Pause", (_IN,), ()),
+        ActionSpec("Stop", (_IN,), ()),
+        ActionSpec("Seek", (_IN, "Unit", "Target"), ()),
+        ActionSpec(
+            "GetTransportInfo",
+            (_IN,),
+            ("CurrentTransportState", "CurrentTransportStatus", "CurrentSpeed"),
+        ),
+        ActionSpec(
+            "GetPositionInfo",
+            (_IN,),
+            (
+                "Track",
+                "TrackDuration",
+                "TrackMetaData",
+                "TrackURI",
+                "RelTime",
+                "AbsTime",
+                "RelCount",
+                "AbsCount",
+            ),
+        ),
+        ActionSpec(
+            "GetMediaInfo",
+            (_IN,),
+            (
+                "NrTracks",
+                "MediaDuration",
+                "CurrentURI",
+                "CurrentURIMetaData",
+                "NextURI",
+                "NextURIMetaData",
+                "PlayMedium",
+                "RecordMedium",
+                "WriteStatus",
+            ),
+        ),
+        ActionSpec("GetTransportSettings", (_IN,), ("PlayMode", "RecQualityMode")),
+        ActionSpec("SetPlayMode", (_IN, "NewPlayMode"), ()),
+        ActionSpec("GetCurrentTransportActions", (_IN,), ("Actions",)),
+        ActionSpec("BecomeCoordinatorOfStandaloneGroup", (_IN,), ()),
+    ],
+}
+SERVICE_PATHS = {
+    "/DeviceProperties/Control": "DeviceProperties",
+    "/ZoneGroupTopology/Control": "ZoneGroupTopology",
+    "/MediaRenderer/RenderingControl/Control": "RenderingControl",
+    "/MediaRenderer/AVTransport/Control": "AVTransport",
+}
+_SCPD_CACHE = {f"/xml/{name}1.xml": scpd(actions) for name, actions in SERVICES.items()}
+
+
+def format_time(seconds: float) -> str:
+    whole = max(0, int(seconds))
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def parse_time(text: str) -> float:
+    match = re.fullmatch(r"(\d+):(\d{1,2}):(\d{1,2})(?:\.\d+)?", text.strip())
+    if not match:
+        raise SoapFaultError(711, "illegal seek target")
+    hours, minutes, seconds = (int(part) for part in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """One SOAP call the speaker answered (or refused)."""
+
+    service: str
+    action: str
+    arguments: dict[str, str]
+    at: float
+
+
+@dataclass
+class PlayRecord:
+    """What a `Play` of an http URI fetched: the first-request time and the verdict."""
+
+    url: str
+    requested_at: float  # time.monotonic() when the GET was sent
+    volume: int = 0  # the speaker's volume when Play arrived
+    muted: bool = False
+    status: int = 0
+    size: int = 0
+    duration: float = 0.0
+    ok: bool = False
+    error: str = ""
+    finished: bool = False
+
+
+@dataclass
+class QueueTrack:
+    uri: str
+    duration: float
+    metadata: str = ""
+
+
+@dataclass
+class TransportState:
+    uri: str = ""
+    metadata: str = ""
+    state: str = "STOPPED"
+    track: int = 1
+    position: float = 0.0  # seconds into the track at `since`
+    since: float = 0.0  # monotonic time when `state` became PLAYING
+    clip_duration: float = 0.0
+    play_mode: str = "NORMAL"
+    generation: int = 0
+
+
+class FakeHousehold:
+    """Speakers that share a household ID and a zone group topology."""
+
+    def __init__(self, household_id: str = "Sonos_FakeHousehold0001") -> None:
+        self.household_id = household_id
+        self.speakers: list[FakeSpeaker] = []
+        self._lock = threading.Lock()
+
+    def add(self, speaker: FakeSpeaker) -> None:
+        with self._lock:
+            self.speakers.append(speaker)
+
+    def group(self, coordinator: FakeSpeaker, *members: FakeSpeaker) -> None:
+        """Put `members` in `coordinator`'s group, as the Sonos app's Group button does."""
+        for member in members:
+            member.coordinator = coordinator
+            with member.lock:
+                member.transport = TransportState(uri=f"x-rincon:{coordinator.uid}")
+
+    def zone_group_state(self) -> str:
+        with self._lock:
+            speakers = list(self.speakers)
+        groups: dict[str, list[FakeSpeaker]] = {}
+        for speaker in speakers:
+            groups.setdefault(speaker.coordinator.uid, []).append(speaker)
+        parts = ["<ZoneGroupState><ZoneGroups>"]
+        for coordinator_uid, members in groups.items():
+            parts.append(f'<ZoneGroup Coordinator="{coordinator_uid}" ID="{coordinator_uid}:1">')
+            for member in members:
+                parts.append(
+                    f'<ZoneGroupMember UUID="{member.uid}" '
+                    f'Location="http://{member.ip}:{SONOS_PORT}/xml/device_description.xml" '
+                    f"ZoneName={quoteattr(member.name)} "
+                    'Icon="x-rincon-roomicon:living" Configuration="1" '
+                    'SoftwareVersion="79.1-00000" MinCompatibleVersion="78.0-00000" '
+                    'BootSeq="7"/>'
+                )
+            parts.append("</ZoneGroup>")
+        parts.append("</ZoneGroups><VanishedDevices/></ZoneGroupState>")
+        return "".join(parts)
+
+
+class FakeSpeaker:
+    """One fake player: an HTTP server on `ip`:1400 plus the state it controls."""
+
+    def __init__(
+        self,
+        name: str,
+        ip: str,
+        household: FakeHousehold,
+        *,
+        uid: str | None = None,
+        speed: float = 1.0,
+    ) -> None:
+        self.name = name
+        self.ip = ip
+        self.household = household
+        self.uid = uid or "RINCON_FAKE" + "".join(f"{int(p):03d}" for p in ip.split(".")) + "01400"
+        self.speed = speed
+        self.coordinator: FakeSpeaker = self
+        self.lock = threading.Condition()
+        self.volume = 20
+        self.muted = False
+        self.bass = 0
+        self.treble = 0
+        self.loudness = True
+        self.transport = TransportState()
+        self.queue: list[QueueTrack] = []
+        self.actions: list[ActionRecord] = []
+        self.plays: list[PlayRecord] = []
+        self.failures: dict[str, int] = {}
+        self._stalled = threading.Event()
+        self._release = threading.Event()
+        self._closing = threading.Event()
+        self._server = _SpeakerServer((ip, SONOS_PORT), _SpeakerHandler, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fake-{name}",
+            daemon=True,
+        )
+        household.add(self)
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> FakeSpeaker:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop listening and hang up kept-alive connections, as a powered-off player."""
+        self._closing.set()
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.hang_up()
+        with self.lock:
+            self.transport.generation += 1
+            self.lock.notify_all()
+
+    # ----------------------------------------------------- test controls
+    @property
+    def is_coordinator(self) -> bool:
+        return self.coordinator is self
+
+    def play_radio(self, volume: int = 20, uri: str = RADIO_URI, meta: str = RADIO_META) -> None:
+        """Start a radio stream as if the user had picked a station in the app."""
+        with self.lock:
+            self.volume = volume
+            self.transport = TransportState(
+                uri=uri, metadata=meta, state="PLAYING", since=time.monotonic()
+            )
+            self.lock.notify_all()
+
+    def load_queue(self, tracks: list[QueueTrack], track: int, position: float) -> None:
+        """Play the local queue at `track` (1-based) from `position` seconds, paused."""
+        with self.lock:
+            self.queue = list(tracks)
+            self.transport = TransportState(
+                uri=f"x-rincon-queue:{self.uid}#0",
+                state="PAUSED_PLAYBACK",
+                track=track,
+                position=position,
+            )
+            self.lock.notify_all()
+
+    def set_source(self, uri: str, state: str = "PLAYING") -> None:
+        """Any other source (TV, line-in, a cloud queue): only the URI and state."""
+        with self.lock:
+            self.transport = TransportState(uri=uri, state=state, since=time.monotonic())
+            self.lock.notify_all()
+
+    def fail(self, action: str, code: int) -> None:
+        """Answer `action` with UPnP error `code` from now on."""
+        self.failures[action] = code
+
+    def stall(self) -> None:
+        """Stop answering: every request hangs until `close()` (a dead speaker)."""
+        self._stalled.set()
+
+    def wait_until(
+        self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = ""
+    ) -> None:
+        with self.lock:
+            if not self.lock.wait_for(predicate, timeout):
+                raise AssertionError(f"{self.name}: timed out waiting for {what or predicate}")
+
+    def calls(self, action: str) -> list[ActionRecord]:
+        with self.lock:
+            return [record for record in self.actions if record.action == action]
+
+    @property
+    def state(self) -> str:
+        with self.lock:
+            return self.transport.state
+
+    # ---------------------------------------------------------- requests
+    def handle_http(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+        if self._stalled.is_set():
+            self._release.wait(STALL_LIMIT)
+            return 503, "text/plain", b"gone"
+        if path.startswith("/fake/"):
+            return self._control(method, path, body)
+        if method == "GET":
+            if path == "/xml/device_description.xml":
+                return 200, XML_CONTENT_TYPE, device_description(self.name, self.uid, self.ip)
+            if path in _SCPD_CACHE:
+                return 200, XML_CONTENT_TYPE, _SCPD_CACHE[path]
+            return 404, "text/plain", b"not found"
+        service = SERVICE_PATHS.get(path)
+        if method != "POST" or service is None:
+            return 404, "text/plain", b"not found"
+        action = "?"
+        try:
+            action, arguments = parse_call(body)
+            with self.lock:
+                self.actions.append(ActionRecord(service, action, arguments, time.monotonic()))
+                self.lock.notify_all()
+            if action in self.failures:
+                raise SoapFaultError(self.failures[action])
+            values = self._dispatch(service, action, arguments)
+        except SoapFaultError as fault:
+            logger.debug("%s answers %s with UPnP error %d", self.name, action, fault.code)
+            return 500, XML_CONTENT_TYPE, fault_envelope(fault.code)
+        return 200, XML_CONTENT_TYPE, response_envelope(service, action, values)
+
+    def snapshot_json(self) -> dict[str, Any]:
+        """What a test in another process needs to see (times are CLOCK_MONOTONIC)."""
+        with self.lock:
+            counts: dict[str, int] = {}
+            for record in self.actions:
+                counts[record.action] = counts.get(record.action, 0) + 1
+            return {
+                "name": self.name,
+                "uid": self.uid,
+                "volume": self.volume,
+                "muted": self.muted,
+                "uri": self.transport.uri,
+                "state": self.transport.state,
+                "track": self.transport.track,
+                "plays": [asdict(play) for play in self.plays],
+                "action_counts": counts,
+                "uris_set": [
+                    r.arguments.get("CurrentURI", "")
+                    for r in self.actions
+                    if r.action == "SetAVTransportURI"
+                ],
+            }
+
+    def _control(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+        """`/fake/state` (GET) and `/fake/radio` (POST {"volume": n}) for other processes."""
+        if method == "GET" and path == "/fake/state":
+            return 200, "application/json", json.dumps(self.snapshot_json()).encode()
+        if method == "POST" and path == "/fake/radio":
+            options = json.loads(body or b"{}")
+            self.play_radio(volume=int(options.get("volume", 20)))
+            return 200, "application/json", b"{}"
+        return 404, "text/plain", b"not found"
+
+    def _dispatch(self, service: str, action: str, args: dict[str, str]) -> dict[str, str]:
+        handler = getattr(self, f"_{service}_{action}", None)
+        if handler is None:
+            raise SoapFaultError(401, "invalid action")
+        result: dict[str, str] = handler(args)
+        return result
+
+    # DeviceProperties / ZoneGroupTopology
+    def _DeviceProperties_GetHouseholdID(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        return {"CurrentHouseholdID": self.household.household_id}
+
+    def _DeviceProperties_GetZoneAttributes(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        return {"CurrentZoneName": self.name, "CurrentIcon": "", "CurrentConfiguration": "1"}
+
+    def _ZoneGroupTopology_GetZoneGroupState(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        return {"ZoneGroupState": self.household.zone_group_state()}
+
+    def _ZoneGroupTopology_GetZoneGroupAttributes(  # noqa: N802
+        self, _args: dict[str, str]
+    ) -> dict[str, str]:
+        coordinator = self.coordinator
+        members = [s.uid for s in self.household.speakers if s.coordinator is coordinator]
+        return {
+            "CurrentZoneGroupName": coordinator.name,
+            "CurrentZoneGroupID": f"{coordinator.uid}:1",
+            "CurrentZonePlayerUUIDsInGroup": ",".join(members),
+        }
+
+    # RenderingControl
+    def _RenderingControl_GetVolume(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        with self.lock:
+            return {"CurrentVolume": str(self.volume)}
+
+    def _RenderingControl_SetVolume(self, args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        try:
+            volume = int(args.get("DesiredVolume", ""))
+        except ValueError:
+            raise SoapFaultError(402, "invalid volume") from None
+        with self.lock:
+            self.volume = max(0, min(100, volume))
+            self.lock.notify_all()
+        return {}
+
+    def _RenderingControl_GetMute(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        with self.lock:
+            return {"CurrentMute": "1" if self.muted else "0"}
+
+    def _RenderingControl_SetMute(self, args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        with self.lock:
+            self.muted = args.get("DesiredMute") in ("1", "true", "True")
+            self.lock.notify_all()
+        return {}
+
+    def _RenderingControl_GetBass(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        return {"CurrentBass": str(self.bass)}
+
+    def _RenderingControl_SetBass(self, args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        self.bass = int(args.get("DesiredBass", "0"))
+        return {}
+
+    def _RenderingControl_GetTreble(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        return {"CurrentTreble": str(self.treble)}
+
+    def _RenderingControl_SetTreble(self, args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        self.treble = int(args.get("DesiredTreble", "0"))
+        return {}
+
+    def _RenderingControl_GetLoudness(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        return {"CurrentLoudness": "1" if self.loudness else "0"}
+
+    def _RenderingControl_SetLoudness(self, args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        self.loudness = args.get("DesiredLoudness") == "1"
+        return {}
+
+    def _RenderingControl_GetSupportsOutputFixed(  # noqa: N802
+        self, _args: dict[str, str]
+    ) -> dict[str, str]:
+        return {"CurrentSupportsFixed": "0"}
+
+    # AVTransport
+    def _require_coordinator(self) -> None:
+        if not self.is_coordinator:
+            # What a group member answers to transport control: only its coordinator plays.
+            raise SoapFaultError(800, "not the group coordinator")
+
+    def _position_locked(self) -> float:
+        transport = self.transport
+        if transport.state == "PLAYING":
+            return transport.position + (time.monotonic() - transport.since) / self.speed
+        return transport.position
+
+    def _AVTransport_SetAVTransportURI(self, args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        self._require_coordinator()
+        uri = args.get("CurrentURI", "")
+        with self.lock:
+            generation = self.transport.generation + 1
+            self.transport = TransportState(
+                uri=uri,
+                metadata=args.get("CurrentURIMetaData", ""),
+                generation=generation,
+                play_mode=self.transport.play_mode,
+            )
+            self.lock.notify_all()
+        return {}
+
+    def _AVTransport_Play(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        self._require_coordinator()
+        with self.lock:
+            transport = self.transport
+            if not transport.uri:
+                raise SoapFaultError(701, "no media")
+            if transport.state == "PLAYING":
+                return {}
+            transport.generation += 1
+            generation = transport.generation
+            if transport.uri.startswith(("http://", "https://")) and transport.position == 0:
+                transport.state = "TRANSITIONING"
+                record = PlayRecord(transport.uri, time.monotonic(), self.volume, self.muted)
+                self.plays.append(record)
+                threading.Thread(
+                    target=self._fetch_and_play,
+                    args=(record, generation),
+                    name=f"fake-{self.name}-play",
+                    daemon=True,
+                ).start()
+            else:
+                transport.state = "PLAYING"
+                transport.since = time.monotonic()
+            self.lock.notify_all()
+        return {}
+
+    def _AVTransport_Pause(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        self._require_coordinator()
+        with self.lock:
+            self.transport.position = self._position_locked()
+            self.transport.state = "PAUSED_PLAYBACK"
+            self.transport.generation += 1
+            self.lock.notify_all()
+        return {}
+
+    def _AVTransport_Stop(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        self._require_coordinator()
+        with self.lock:
+            self.transport.position = 0.0
+            self.transport.state = "STOPPED"
+            self.transport.generation += 1
+            self.lock.notify_all()
+        return {}
+
+    def _AVTransport_Seek(self, args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        self._require_coordinator()
+        unit, target = args.get("Unit", ""), args.get("Target", "")
+        with self.lock:
+            if unit == "TRACK_NR":
+                number = int(target)
+                if not self.transport.uri.startswith("x-rincon-queue:") or not (
+                    1 <= number <= len(self.queue)
+                ):
+                    raise SoapFaultError(711, "illegal seek target")
+                self.transport.track = number
+                self.transport.position = 0.0
+            elif unit == "REL_TIME":
+                self.transport.position = parse_time(target)
+                self.transport.since = time.monotonic()
+            else:
+                raise SoapFaultError(710, "seek mode not supported")
+            self.lock.notify_all()
+        return {}
+
+    def _AVTransport_GetTransportInfo(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        with self.lock:
+            state = self.coordinator.transport.state
+        return {"CurrentTransportState": state, "CurrentTransportStatus": "OK", "CurrentSpeed": "1"}
+
+    def _AVTransport_GetPositionInfo(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        with self.lock:
+            transport = self.transport
+            uri, duration, metadata = transport.uri, 0.0, ""
+            if transport.uri.startswith("x-rincon-queue:") and self.queue:
+                item = self.queue[transport.track - 1]
+                uri, duration, metadata = item.uri, item.duration, item.metadata
+            elif transport.uri.startswith(("http://", "https://")):
+                duration = transport.clip_duration
+            position = self._position_locked()
+            return {
+                "Track": str(transport.track if transport.uri else 0),
+                "TrackDuration": format_time(duration),
+                "TrackMetaData": metadata,
+                "TrackURI": uri,
+                "RelTime": format_time(position),
+                "AbsTime": "NOT_IMPLEMENTED",
+                "RelCount": "2147483647",
+                "AbsCount": "2147483647",
+            }
+
+    def _AVTransport_GetMediaInfo(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        with self.lock:
+            transport = self.transport
+            count = len(self.queue) if transport.uri.startswith("x-rincon-queue:") else 1
+            return {
+                "NrTracks": str(count if transport.uri else 0),
+                "MediaDuration": "NOT_IMPLEMENTED",
+                "CurrentURI": transport.uri,
+                "CurrentURIMetaData": transport.metadata,
+                "NextURI": "",
+                "NextURIMetaData": "",
+                "PlayMedium": "NETWORK",
+                "RecordMedium": "NOT_IMPLEMENTED",
+                "WriteStatus": "NOT_IMPLEMENTED",
+            }
+
+    def _AVTransport_GetTransportSettings(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        return {"PlayMode": self.transport.play_mode, "RecQualityMode": "NOT_IMPLEMENTED"}
+
+    def _AVTransport_SetPlayMode(self, args: dict[str, str]) -> dict[str, str]:  # noqa: N802
+        self.transport.play_mode = args.get("NewPlayMode", "NORMAL")
+        return {}
+
+    def _AVTransport_GetCurrentTransportActions(  # noqa: N802
+        self, _args: dict[str, str]
+    ) -> dict[str, str]:
+        return {"Actions": "Set, Stop, Pause, Play, Seek, Next, Previous"}
+
+    def _AVTransport_BecomeCoordinatorOfStandaloneGroup(  # noqa: N802
+        self, _args: dict[str, str]
+    ) -> dict[str, str]:
+        self.coordinator = self
+        return {}
+
+    # ---------------------------------------------------------- playback
+    def _fetch_and_play(self, record: PlayRecord, generation: int) -> None:
+        """Fetch the clip like a player, then play for its (scaled) duration."""
+        try:
+            with urllib.request.urlopen(record.url, timeout=FETCH_TIMEOUT) as response:
+                record.status = response.status
+                data = response.read()
+            record.size = len(data)
+            info: Any = MP3(io.BytesIO(data)).info  # type: ignore[no-untyped-call]
+            record.duration = float(info.length)
+            record.ok = record.size > 0 and record.duration > 0
+        except Exception as exc:  # what a player reports as "unable to play"
+            record.error = f"{type(exc).__name__}: {exc}"
+        logger.info(
+            "%s fetched %s: %s",
+            self.name,
+            record.url,
+            f"{record.size} bytes, {record.duration:.2f} s of MP3" if record.ok else record.error,
+        )
+        with self.lock:
+            if self.transport.generation != generation:
+                record.finished = True
+                self.lock.notify_all()
+                return
+            if not record.ok:
+                self.transport.state = "STOPPED"
+                record.finished = True
+                self.lock.notify_all()
+                return
+            self.transport.state = "PLAYING"
+            self.transport.since = time.monotonic()
+            self.transport.clip_duration = record.duration
+            self.lock.notify_all()
+        self._closing.wait(record.duration * self.speed)
+        with self.lock:
+            if self.transport.generation == generation:
+                self.transport.state = "STOPPED"
+                self.transport.position = 0.0
+            record.finished = True
+            self.lock.notify_all()
+
+
+class _SpeakerServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], speaker: FakeSpeaker
+    ) -> None:
+        self.speaker = speaker
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def hang_up(self) -> None:
+        with self.connections_lock:
+            connections = list(self.connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _SpeakerHandler(BaseHTTPRequestHandler):
+    server: _SpeakerServer
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on a kept-alive connection the
+    # body would wait for the client's delayed ACK (~40 ms). Players answer at once.
+    disable_nagle_algorithm = True
+
+    def _respond(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, content_type, payload = self.server.speaker.handle_http(method, self.path, body)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self) -> None:
+        self._respond("GET")
+
+    def do_POST(self) -> None:
+        self._respond("POST")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s: " + format, self.server.speaker.name, *args)
+
+
+def loopback_addresses(start: int = 2) -> list[str]:
+    """Candidate addresses 127.0.0.<start>... for speakers; Linux routes all of 127/8."""
+    return [f"127.0.0.{host}" for host in range(start, 255)]
+
+
+def address_is_free(ip: str) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((ip, SONOS_PORT))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class FakeSonosSystem:
+    """Several speakers in one household, each on the next free loopback address.
+
+    Free addresses are searched from a configurable base so that a run of the test suite
+    and a standalone fake (e.g. the Docker e2e tests on the same host) do not collide.
+    """
+
+    speed: float = 1.0
+    first_host: int = 2
+    household: FakeHousehold = field(default_factory=FakeHousehold)
+    speakers: dict[str, FakeSpeaker] = field(default_factory=dict)
+
+    def add(self, name: str, ip: str | None = None) -> FakeSpeaker:
+        candidates = [ip] if ip else loopback_addresses(self.first_host)
+        for candidate in candidates:
+            taken = {speaker.ip for speaker in self.speakers.values()}
+            if candidate in taken or (ip is None and not address_is_free(candidate)):
+                continue
+            try:
+                speaker = FakeSpeaker(name, candidate, self.household, speed=self.speed)
+            except OSError:
+                if ip:
+                    raise
+                continue
+            self.speakers[name] = speaker.start()
+            return speaker
+        raise RuntimeError("no free loopback address for a fake speaker")
+
+    def restart(self, name: str) -> FakeSpeaker:
+        """Power-cycle a speaker: same name, address and UID, fresh state and connections."""
+        old = self.speakers[name]
+        old.close()
+        with self.household._lock:
+            self.household.speakers.remove(old)
+        speaker = FakeSpeaker(name, old.ip, self.household, uid=old.uid, speed=self.speed)
+        self.speakers[name] = speaker.start()
+        return speaker
+
+    def close(self) -> None:
+        for speaker in self.speakers.values():
+            speaker.close()
+
+    def __getitem__(self, name: str) -> FakeSpeaker:
+        return self.speakers[name]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run fake Sonos speakers on loopback addresses")
+    parser.add_argument("--speaker", action="append", default=[], help="NAME=IP (repeatable)")
+    parser.add_argument("--name", action="append", default=[], help="a speaker name")
+    parser.add_argument("--ip", action="append", default=[], help="its address (with --name)")
+    parser.add_argument(
+        "--group", action="append", default=[], help="COORDINATOR,MEMBER[,MEMBER...]"
+    )
+    parser.add_argument("--speed", type=float, default=1.0, help="playback time factor")
+    parser.add_argument("--radio", action="store_true", help="start with a radio stream playing")
+    options = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    pairs = [tuple(item.split("=", 1)) for item in options.speaker]
+    pairs += list(zip(options.name, options.ip, strict=True))
+    if not pairs:
+        parser.error("give at least one --speaker NAME=IP")
+    system = FakeSonosSystem(speed=options.speed)
+    for name, ip in pairs:
+        speaker = system.add(name, ip)
+        if options.radio:
+            speaker.play_radio()
+        logger.info("Fake speaker %s (%s) listening on %s:%d", name, speaker.uid, ip, SONOS_PORT)
+    for spec in options.group:
+        coordinator, *members = spec.split(",")
+        system.household.group(system[coordinator], *(system[m] for m in members))
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stop.wait()
+    with contextlib.suppress(Exception):
+        system.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Fixtures for the bridge's integration tests: fake speakers and a running bridge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import soco.config
+from soco.core import soco_reset
+
+from sonos_bridge.service import BridgeService
+from tests.fakes.harness import bridge_settings, start_bridge, wait_subscribed
+from tests.fakes.speaker import FakeSonosSystem
+from tests.support.broker import MosquittoBroker
+from tests.support.probe import Probe
+
+# Loopback addresses from 127.0.0.100 up: the e2e tests' standalone fakes use the low ones.
+FIRST_HOST = 100
+SPEED = 0.1
+
+BridgeFactory = Callable[..., BridgeService]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_soco() -> Iterator[None]:
+    soco_reset()
+    soco.config.REQUEST_TIMEOUT = 1.0
+    yield
+    soco_reset()
+
+
+@pytest.fixture
+def sonos() -> Iterator[FakeSonosSystem]:
+    system = FakeSonosSystem(speed=SPEED, first_host=FIRST_HOST)
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+@pytest.fixture
+def bridge_factory(
+    broker: MosquittoBroker, sonos: FakeSonosSystem, tmp_path: Path
+) -> Iterator[BridgeFactory]:
+    started: list[BridgeService] = []
+
+    def make(**overrides: Any) -> BridgeService:
+        hosts = [speaker.ip for speaker in sonos.speakers.values()]
+        settings = bridge_settings(broker, tmp_path / "bridge", hosts, **overrides)
+        service = start_bridge(settings)
+        started.append(service)
+        wait_subscribed(broker)
+        return service
+
+    yield make
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture
+def listener(probe: Probe) -> Probe:
+    """The probe (Home Assistant's user), subscribed to everything the bridge says."""
+    probe.subscribe("sonos/#")
+    probe.subscribe("homeassistant/#")
+    probe.subscribe("reply/#")
+    return probe

@@ -1,0 +1,70 @@
+"""Pure parts of playback: which sources can be resumed, how results combine."""
+
+from __future__ import annotations
+
+import pytest
+
+from sonos_bridge.announcement import Announcement
+from sonos_bridge.ha_discovery import command_topic
+from sonos_bridge.playback import Job, Outcome
+from sonos_bridge.results import Result
+from sonos_bridge.snapshot import UNRESTORABLE, Source, classify
+
+
+@pytest.mark.parametrize(
+    ("uri", "source"),
+    [
+        ("", Source.NOTHING),
+        ("x-rincon-queue:RINCON_1#0", Source.QUEUE),
+        ("x-rincon-queue:RINCON_1#6", Source.CLOUD_QUEUE),
+        ("x-sonosapi-stream:s24896?sid=254", Source.STREAM),
+        ("x-rincon-mp3radio:https://radio.example/stream", Source.STREAM),
+        ("x-sonos-htastream:RINCON_1:spdif", Source.TV),
+        ("x-rincon-stream:RINCON_1", Source.LINE_IN),
+        ("x-sonos-vli:RINCON_1:2,airplay:abc", Source.VIRTUAL_LINE_IN),
+        ("x-rincon:RINCON_2", Source.GROUP_MEMBER),
+        ("x-file-cifs://nas/music/a.mp3", Source.TRACK),
+        ("http://192.168.1.5:8095/tts/abc.mp3", Source.TRACK),
+    ],
+)
+def test_sources(uri: str, source: Source) -> None:
+    assert classify(uri) is source
+
+
+def test_unrestorable_sources() -> None:
+    assert {Source.CLOUD_QUEUE, Source.VIRTUAL_LINE_IN} <= UNRESTORABLE
+    assert Source.STREAM not in UNRESTORABLE and Source.TV not in UNRESTORABLE
+
+
+def combine(*outcomes: Outcome) -> Result:
+    published: list[Result] = []
+    announcement = Announcement(id="x", text="t", speakers=["all"])
+    job = Job(announcement, ["A", "B"], len(outcomes), lambda r, _a: published.append(r))
+    for outcome in outcomes:
+        assert not published  # one answer, only after the last part
+        job.finish_part(outcome)
+    [result] = published
+    return result
+
+
+def test_job_answers_once_after_every_part() -> None:
+    result = combine(
+        Outcome(["A"], "played", latency_ms=10), Outcome(["B"], "played", latency_ms=30)
+    )
+    assert (result.status, result.error, result.latency_ms) == ("played", None, 30)
+
+
+def test_any_failure_fails_the_request_and_names_the_speaker() -> None:
+    result = combine(Outcome(["A"], "played"), Outcome(["B"], "failed", "B is off"))
+    assert result.status == "failed"
+    assert result.error == "B: B is off"
+
+
+def test_all_expired_is_expired() -> None:
+    result = combine(Outcome(["A"], "expired", "old"), Outcome(["B"], "expired", "old"))
+    assert result.status == "expired"
+
+
+def test_command_topic_uses_slug_only_when_the_name_cannot_be_a_topic_level() -> None:
+    assert command_topic("sonos", "Living Room") == "sonos/tts/Living Room"
+    assert command_topic("sonos", "Kids/Upstairs") == "sonos/tts/kids_upstairs"
