@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import subprocess
-import threading
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -20,7 +21,7 @@ from sonos_bridge.errors import EngineError
 
 logger = logging.getLogger(__name__)
 
-MP3_BITRATE = "48k"
+MP3_KBITS = 48
 
 
 class Engine(Protocol):
@@ -35,7 +36,7 @@ class Engine(Protocol):
         """Write `text` spoken in `voice` as MP3 to `target`, or raise EngineError."""
 
     def close(self) -> None:
-        """Release helper processes."""
+        """Release anything the engine holds."""
 
 
 def _match_language(lang: str, known: dict[str, str]) -> str | None:
@@ -74,23 +75,20 @@ class GttsEngine:
 
 
 class EspeakEngine:
-    """espeak-ng piped into ffmpeg: robotic but offline and fast.
+    """espeak-ng piped into lame: robotic but offline and fast.
 
-    Starting ffmpeg costs ~150 ms of library loading, more than the synthesis itself, so
-    one encoder process is kept started ahead, waiting on its stdin; espeak-ng writes
-    straight into it and a fresh spare is started in the background after each use.
+    espeak-ng writes a WAV to its stdout (its header gives no length, which lame accepts)
+    straight into lame's stdin, and lame writes the MP3 to the target. Both start in a few
+    milliseconds, so a process per clip costs nothing worth keeping a spare for.
     """
 
     name = "espeak"
 
-    def __init__(self, timeout: float, espeak: str = "espeak-ng", ffmpeg: str = "ffmpeg") -> None:
+    def __init__(self, timeout: float, espeak: str = "espeak-ng", lame: str = "lame") -> None:
         self.timeout = timeout
         self.espeak = shutil.which(espeak) or espeak
-        self.ffmpeg = shutil.which(ffmpeg) or ffmpeg
+        self.lame = shutil.which(lame) or lame
         self._languages = self._list_voices()
-        self._lock = threading.Lock()
-        self._spare: subprocess.Popen[bytes] | None = None
-        self._closed = False
 
     def _list_voices(self) -> dict[str, str]:
         try:
@@ -118,92 +116,72 @@ class EspeakEngine:
     def voice_for(self, lang: str) -> str | None:
         return _match_language(lang, self._languages)
 
-    # ------------------------------------------------------------ encoder
-    def _encoder_command(self) -> list[str]:
-        return [
-            self.ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin",
-            "-f", "wav", "-i", "pipe:0",
-            "-codec:a", "libmp3lame", "-compression_level", "9", "-b:a", MP3_BITRATE,
-            "-f", "mp3", "pipe:1",
-        ]  # fmt: skip
-
-    def _spawn_encoder(self) -> subprocess.Popen[bytes]:
-        try:
-            return subprocess.Popen(
-                self._encoder_command(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-        except OSError as exc:
-            raise EngineError(f"cannot run {self.ffmpeg}: {exc.strerror}") from None
-
-    def _take_encoder(self) -> subprocess.Popen[bytes]:
-        with self._lock:
-            spare, self._spare = self._spare, None
-        if spare is not None and spare.poll() is None:
-            return spare
-        return self._spawn_encoder()
-
-    def _refill(self) -> None:
-        try:
-            encoder = self._spawn_encoder()
-        except EngineError:
-            return
-        with self._lock:
-            if self._spare is None and not self._closed:
-                self._spare, encoder = encoder, None  # type: ignore[assignment]
-        if encoder is not None:
-            encoder.kill()
-            encoder.wait()
-
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            spare, self._spare = self._spare, None
-        if spare is not None:
-            spare.kill()
-            spare.communicate()
+        """Nothing to release: each clip runs its own short-lived processes."""
 
-    # ---------------------------------------------------------- synthesis
     def synthesize(self, text: str, voice: str, target: Path) -> None:
+        # -q 7 is lame's fast mode ("-f"); MPEG-2 at espeak-ng's 22.05 kHz, mono.
+        encode = [self.lame, "--quiet", "-q", "7", "-b", str(MP3_KBITS), "-", str(target)]
         # Text goes through stdin, never the command line: it may start with "-".
-        encoder = self._take_encoder()
+        speak_command = [self.espeak, "-b", "1", "-v", voice, "--stdout"]
+        encoder: subprocess.Popen[bytes] | None = None
         speak: subprocess.Popen[bytes] | None = None
         try:
+            try:
+                encoder = subprocess.Popen(
+                    encode,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+            except OSError as exc:
+                raise EngineError(f"cannot run {self.lame}: {exc.strerror}") from None
             assert encoder.stdin is not None
             try:
                 speak = subprocess.Popen(
-                    [self.espeak, "-b", "1", "-v", voice, "--stdout"],
+                    speak_command,
                     stdin=subprocess.PIPE,
                     stdout=encoder.stdin,
                     stderr=subprocess.PIPE,
                 )
             except OSError as exc:
                 raise EngineError(f"cannot run {self.espeak}: {exc.strerror}") from None
-            encoder.stdin.close()  # espeak-ng holds the only write end now
-            encoder.stdin = None
-            _out, speak_errors = speak.communicate(text.encode(), timeout=self.timeout)
-            mp3, encode_errors = encoder.communicate(timeout=self.timeout)
+            finally:
+                encoder.stdin.close()  # espeak-ng holds the only write end now
+                encoder.stdin = None
+            deadline = time.monotonic() + self.timeout
+            _, speak_errors = speak.communicate(text.encode(), timeout=self.timeout)
+            remaining = max(deadline - time.monotonic(), 0.1)
+            _, encode_errors = encoder.communicate(timeout=remaining)
         except subprocess.TimeoutExpired:
-            raise EngineError(f"espeak-ng/ffmpeg took longer than {self.timeout:g} s") from None
+            target.unlink(missing_ok=True)
+            raise EngineError(f"espeak-ng/lame took longer than {self.timeout:g} s") from None
+        except EngineError:
+            target.unlink(missing_ok=True)
+            raise
         finally:
             for process in (speak, encoder):
                 if process is not None and process.poll() is None:
                     process.kill()
                     process.communicate()
-            if not self._closed:
-                threading.Thread(target=self._refill, name="espeak-spare", daemon=True).start()
-        if speak.returncode != 0:
+        encoder_failed = encoder.returncode != 0
+        # lame giving up first kills espeak-ng with SIGPIPE: the reason is then lame's.
+        broken_pipe = encoder_failed and speak.returncode == -signal.SIGPIPE
+        if speak.returncode != 0 and not broken_pipe:
+            target.unlink(missing_ok=True)
             reason = speak_errors.decode(errors="replace").strip() or f"exit {speak.returncode}"
             raise EngineError(f"espeak-ng failed: {reason}")
-        if encoder.returncode != 0 or not mp3:
+        if encoder_failed or _empty(target):
+            target.unlink(missing_ok=True)
             reason = encode_errors.decode(errors="replace").strip() or f"exit {encoder.returncode}"
-            raise EngineError(f"ffmpeg could not encode MP3: {reason}")
-        try:
-            target.write_bytes(mp3)
-        except OSError as exc:
-            raise EngineError(f"cannot write the clip: {exc.strerror or exc}") from None
+            raise EngineError(f"lame could not encode MP3: {reason}")
+
+
+def _empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return True
 
 
 def build_engines(names: list[str], timeout: float) -> list[Engine]:

@@ -18,11 +18,11 @@ SUITE=bookworm
 
 # Tags the rest of the e2e flow uses.
 PYTHON_TAG="$PREFIX/python:$VERSION"          # python3 + venv: idle_reporter
-AUDIO_TAG="$PREFIX/python-audio:$VERSION"     # + espeak-ng, ffmpeg: sonos_bridge
+AUDIO_TAG="$PREFIX/python-audio-lame:$VERSION" # + espeak-ng, lame: sonos_bridge
 MOSQUITTO_TAG="$PREFIX/mosquitto:$VERSION"    # mosquitto + mosquitto-clients
 
 PYTHON_PKGS="python3,python3-venv"
-AUDIO_PKGS="$PYTHON_PKGS,espeak-ng,ffmpeg"
+AUDIO_PKGS="$PYTHON_PKGS,espeak-ng,lame"
 MOSQUITTO_PKGS="mosquitto,mosquitto-clients"
 
 log() { printf '[base-images] %s\n' "$*" >&2; }

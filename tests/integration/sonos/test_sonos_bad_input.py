@@ -85,7 +85,7 @@ def test_every_engine_failing(
     kitchen = sonos.add("Kitchen")
     bridge = bridge_factory()
     # A real espeak-ng whose encoder is missing: the chain has nothing left to try.
-    bridge.synthesizer.engines[0].ffmpeg = str(tmp_path / "no-ffmpeg")  # type: ignore[attr-defined]
+    bridge.synthesizer.engines[0].lame = str(tmp_path / "no-lame")  # type: ignore[attr-defined]
     request(listener, "sonos/tts/Kitchen", text="Nobody can say this", id="mute")
     result = wait_result(listener, "mute")
     assert result["status"] == "failed"

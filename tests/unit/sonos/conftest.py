@@ -14,7 +14,7 @@ from tests.fakes.google_tts import FakeGoogle, redirect_google
 
 @pytest.fixture(scope="session")
 def mp3_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """A real MP3 made by espeak-ng and ffmpeg, as Google would send one."""
+    """A real MP3 made by espeak-ng and lame, as Google would send one."""
     target = tmp_path_factory.mktemp("audio") / "clip.mp3"
     wav = subprocess.run(
         ["espeak-ng", "-v", "en", "--stdout"],
@@ -22,11 +22,7 @@ def mp3_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
         capture_output=True,
         check=True,
     ).stdout
-    subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-f", "wav", "-i", "pipe:0", "-f", "mp3", str(target)],
-        input=wav,
-        check=True,
-    )
+    subprocess.run(["lame", "--quiet", "-", str(target)], input=wav, check=True)
     return target.read_bytes()
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
 from sonos_bridge.errors import EngineError, SpeechError, UnknownLanguageError
+from sonos_bridge.tts.audio import mp3_duration
 from sonos_bridge.tts.cache import ClipCache
 from sonos_bridge.tts.engines import EspeakEngine, GttsEngine
 from sonos_bridge.tts.synthesizer import Synthesizer
@@ -57,9 +59,43 @@ def test_espeak_is_real_and_produces_mp3(cache: ClipCache) -> None:
     assert clip.size > 0 and clip.duration > 0.5
 
 
+def test_espeak_reads_text_from_stdin_and_writes_a_whole_clip(tmp_path: Path) -> None:
+    target = tmp_path / "clip.mp3"
+    # A leading "-" would be an option on a command line; a long text fills any pipe.
+    EspeakEngine(timeout=10).synthesize("-v fr " + "Dinner is ready. " * 60, "en", target)
+    assert mp3_duration(target) > 20
+
+
+@pytest.mark.parametrize(
+    ("espeak", "lame", "voice", "reason"),
+    [
+        ("espeak-ng", "/nonexistent/lame", "en", "cannot run /nonexistent/lame"),
+        ("/nonexistent/espeak-ng", "lame", "en", "cannot run /nonexistent/espeak-ng"),
+        ("espeak-ng", "false", "en", "lame could not encode MP3"),
+        ("espeak-ng", "lame", "zz-none", "espeak-ng failed: .*voice does not exist"),
+    ],
+)
+def test_espeak_failures_name_the_tool_and_leave_no_file(
+    tmp_path: Path, espeak: str, lame: str, voice: str, reason: str
+) -> None:
+    target = tmp_path / "clip.mp3"
+    with pytest.raises(EngineError, match=reason):
+        EspeakEngine(timeout=5, espeak=espeak, lame=lame).synthesize("Hello", voice, target)
+    assert not target.exists()
+
+
+def test_espeak_timeout_is_an_engine_error(tmp_path: Path) -> None:
+    target = tmp_path / "clip.mp3"
+    engine = EspeakEngine(timeout=5)
+    engine.timeout = 0.05
+    with pytest.raises(EngineError, match=r"espeak-ng/lame took longer than 0\.05 s"):
+        engine.synthesize("Too long to say in time. " * 400, "en", target)
+    assert not target.exists()
+
+
 def test_every_engine_failing_names_each_reason(cache: ClipCache, google: FakeGoogle) -> None:
     google.mode = "429"
-    espeak = EspeakEngine(timeout=5, ffmpeg="/nonexistent/ffmpeg")
+    espeak = EspeakEngine(timeout=5, lame="/nonexistent/lame")
     synth = Synthesizer([GttsEngine(timeout=2), espeak], cache)
     with pytest.raises(SpeechError) as failure:
         synth.speak("Hello", "en")
