@@ -24,10 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import paho.mqtt.client as mqtt
 
-from mqtt_service.config import MqttSettings
-from mqtt_service.connection import MqttConnection
-from tests.support.broker import MosquittoBroker, password_for
+from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
+from tests.support.service_process import core_connection
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "500"))
 RESTARTS = int(os.environ.get("BENCH_RESTARTS", "5"))
@@ -37,18 +36,6 @@ TOPIC = "sonos/tts/bench"
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def core_connection(broker: MosquittoBroker, state_dir: Path) -> MqttConnection:
-    settings = MqttSettings(
-        mqtt_host=broker.host,
-        mqtt_port=broker.port,
-        mqtt_username="sonos_bridge",
-        mqtt_password=password_for("sonos_bridge"),  # type: ignore[arg-type]
-        state_dir=state_dir,
-        ha_discovery=False,
-    )
-    return MqttConnection(settings, service_name="bench", base_topic="sonos")
 
 
 def measure(
@@ -98,7 +85,7 @@ def main() -> int:
         bare.close()
 
         # Through the core: bare publisher -> the core's handler.
-        service = core_connection(broker, workdir / "state")
+        service = core_connection(broker, workdir / "state", service_name="bench")
         service.subscribe(TOPIC, receiver_hook(arrived, box))
         service.start()
         if not service.wait_ready(10):

@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 
 from idle_reporter.dbus import Bus, BusClosedError, DBusCallError, OptionalQuery
-from idle_reporter.sources.base import Reading
-from idle_reporter.sources.dbus_source import DBusSource
+from idle_reporter.sources.dbus_source import SessionIdleSource
 
 logger = logging.getLogger(__name__)
 
@@ -24,53 +23,35 @@ SCREENSAVER_PATH = "/org/gnome/ScreenSaver"
 INHIBIT_IDLE = 8  # GsmInhibitorFlag: "inhibit the session being marked as idle"
 
 
-class GnomeSource(DBusSource):
+class GnomeSource(SessionIdleSource):
     """Idle time in ms from Mutter; inhibitors and the lock screen where GNOME serves them."""
 
     name = "gnome"
 
     def __init__(self, address: str | None) -> None:
-        super().__init__(address)
-        self._inhibited = OptionalQuery(
-            "GNOME's idle inhibitors (org.gnome.SessionManager.IsInhibited)",
-            SESSION_MANAGER,
-            SESSION_MANAGER_PATH,
-            SESSION_MANAGER,
-            "IsInhibited",
-        ).with_args("u", INHIBIT_IDLE)
-        self._locked = OptionalQuery(
-            "GNOME's lock screen state (org.gnome.ScreenSaver.GetActive)",
-            SCREENSAVER,
-            SCREENSAVER_PATH,
-            SCREENSAVER,
-            "GetActive",
+        super().__init__(
+            address,
+            locked=OptionalQuery(
+                "GNOME's lock screen state (org.gnome.ScreenSaver.GetActive)",
+                SCREENSAVER,
+                SCREENSAVER_PATH,
+                SCREENSAVER,
+                "GetActive",
+            ),
+            inhibited=OptionalQuery(
+                "GNOME's idle inhibitors (org.gnome.SessionManager.IsInhibited)",
+                SESSION_MANAGER,
+                SESSION_MANAGER_PATH,
+                SESSION_MANAGER,
+                "IsInhibited",
+            ).with_args("u", INHIBIT_IDLE),
         )
-        self._knows_locked = False
-
-    @property
-    def knows_locked(self) -> bool:
-        return self._knows_locked
-
-    def check(self) -> None:
-        self._idle_ms(self.bus)
-        self._knows_locked = self._locked.ask(self.bus) is not None
 
     def explain(self, error: DBusCallError | BusClosedError) -> str:
         if isinstance(error, DBusCallError) and error.not_served:
             return "Mutter's IdleMonitor does not answer on the session bus (not a GNOME session)"
         return f"gnome: {error}"
 
-    @staticmethod
-    def _idle_ms(bus: Bus) -> int:
+    def idle_milliseconds(self, bus: Bus) -> int:
         (idle_ms,) = bus.call(MUTTER, MUTTER_PATH, MUTTER, "GetIdletime")
         return int(idle_ms)
-
-    def query(self, bus: Bus) -> Reading:
-        idle_ms = self._idle_ms(bus)
-        inhibited = self._inhibited.ask(bus)
-        locked = self._locked.ask(bus) if self._knows_locked else None
-        return Reading(
-            idle_seconds=idle_ms / 1000.0,
-            locked=None if locked is None else bool(locked),
-            inhibited=None if inhibited is None else bool(inhibited),
-        )

@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 
 from idle_reporter.dbus import Bus, BusClosedError, DBusCallError, OptionalQuery
-from idle_reporter.sources.base import Reading
-from idle_reporter.sources.dbus_source import DBusSource
+from idle_reporter.sources.dbus_source import SessionIdleSource
 
 logger = logging.getLogger(__name__)
 
@@ -22,36 +21,29 @@ POWER_INHIBIT = "org.freedesktop.PowerManagement.Inhibit"
 POWER_INHIBIT_PATH = "/org/freedesktop/PowerManagement/Inhibit"
 
 
-class KdeSource(DBusSource):
+class KdeSource(SessionIdleSource):
     """Idle time from the freedesktop ScreenSaver interface as KDE implements it."""
 
     name = "kde"
 
     def __init__(self, address: str | None) -> None:
-        super().__init__(address)
-        self._locked = OptionalQuery(
-            "the lock state (org.freedesktop.ScreenSaver.GetActive)",
-            SCREENSAVER,
-            SCREENSAVER_PATH,
-            SCREENSAVER,
-            "GetActive",
+        super().__init__(
+            address,
+            locked=OptionalQuery(
+                "the lock state (org.freedesktop.ScreenSaver.GetActive)",
+                SCREENSAVER,
+                SCREENSAVER_PATH,
+                SCREENSAVER,
+                "GetActive",
+            ),
+            inhibited=OptionalQuery(
+                "PowerDevil's inhibitors (org.freedesktop.PowerManagement.Inhibit.HasInhibit)",
+                POWER_INHIBIT,
+                POWER_INHIBIT_PATH,
+                POWER_INHIBIT,
+                "HasInhibit",
+            ),
         )
-        self._inhibited = OptionalQuery(
-            "PowerDevil's inhibitors (org.freedesktop.PowerManagement.Inhibit.HasInhibit)",
-            POWER_INHIBIT,
-            POWER_INHIBIT_PATH,
-            POWER_INHIBIT,
-            "HasInhibit",
-        )
-        self._knows_locked = False
-
-    @property
-    def knows_locked(self) -> bool:
-        return self._knows_locked
-
-    def check(self) -> None:
-        self._idle_ms(self.bus)
-        self._knows_locked = self._locked.ask(self.bus) is not None
 
     def explain(self, error: DBusCallError | BusClosedError) -> str:
         if isinstance(error, DBusCallError) and error.name.endswith("NotSupported"):
@@ -60,17 +52,6 @@ class KdeSource(DBusSource):
             return "org.freedesktop.ScreenSaver does not answer on the session bus (not KDE)"
         return f"kde: {error}"
 
-    @staticmethod
-    def _idle_ms(bus: Bus) -> int:
+    def idle_milliseconds(self, bus: Bus) -> int:
         (idle_ms,) = bus.call(SCREENSAVER, SCREENSAVER_PATH, SCREENSAVER, "GetSessionIdleTime")
         return int(idle_ms)
-
-    def query(self, bus: Bus) -> Reading:
-        idle_ms = self._idle_ms(bus)
-        locked = self._locked.ask(bus) if self._knows_locked else None
-        inhibited = self._inhibited.ask(bus)
-        return Reading(
-            idle_seconds=idle_ms / 1000.0,
-            locked=None if locked is None else bool(locked),
-            inhibited=None if inhibited is None else bool(inhibited),
-        )

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mqtt_service.config import MqttSettings
-from mqtt_service.connection import MqttConnection
-from tests.support.broker import MosquittoBroker, password_for
+from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
-from tests.support.service_process import ServiceProcess, service_env
+from tests.support.service_process import ServiceProcess, core_connection, service_env
 
 ECHO = "tests.support.echo_service"
 CONNECTED = r"Ready: "
@@ -171,14 +169,7 @@ def test_bad_configuration_stops_with_one_clear_line(
 
 
 def test_acl_refusal_is_reported_by_the_core(broker: MosquittoBroker, tmp_path: Path) -> None:
-    settings = MqttSettings(
-        mqtt_host=broker.host,
-        mqtt_port=broker.port,
-        mqtt_username="sonos_bridge",
-        mqtt_password=password_for("sonos_bridge"),  # type: ignore[arg-type]
-        state_dir=tmp_path,
-    )
-    connection = MqttConnection(settings, service_name="echo", base_topic="sonos")
+    connection = core_connection(broker, tmp_path)
     connection.start()
     try:
         assert connection.wait_ready(10)

@@ -15,6 +15,10 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from mqtt_service.config import MqttSettings
+from mqtt_service.connection import MqttConnection
 from tests.support.broker import PROJECT_ROOT, MosquittoBroker, password_for
 
 DEFAULT_TIMEOUT = 15.0
@@ -105,3 +109,18 @@ def service_env(
     )
     env.update(extra)
     return env
+
+
+def core_connection(
+    broker: MosquittoBroker, state_dir: Path, service_name: str = "echo"
+) -> MqttConnection:
+    """An in-process core connection as the `sonos_bridge` user (base topic `sonos`)."""
+    settings = MqttSettings(
+        mqtt_host=broker.host,
+        mqtt_port=broker.port,
+        mqtt_username="sonos_bridge",
+        mqtt_password=SecretStr(password_for("sonos_bridge")),
+        state_dir=state_dir,
+        ha_discovery=False,
+    )
+    return MqttConnection(settings, service_name=service_name, base_topic="sonos")
