@@ -31,8 +31,9 @@ from tests.idle_fakes.dbus_daemon import DBusDaemon
 from tests.idle_fakes.desktop import FakeGnome, FakeKde
 from tests.idle_fakes.login1 import FakeLogind
 from tests.idle_fakes.xvfb import Xvfb
-from tests.support.broker import MosquittoBroker, password_for
+from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
+from tests.support.service_process import service_env
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 POLL_INTERVAL = os.environ.get("BENCH_POLL_INTERVAL", "5")
@@ -76,26 +77,17 @@ def sample(pid: int) -> Sample:
 def reporter_env(
     broker: MosquittoBroker, state_dir: Path, source: str, **extra: str
 ) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("IDLE_", "MQTT_", "DBUS_", "XDG_", "HA_", "WAYLAND_"))
-        and key != "DISPLAY"
-    }
-    env.update(
-        MQTT_HOST=broker.host,
-        MQTT_PORT=str(broker.port),
-        MQTT_USERNAME="idle_reporter",
-        MQTT_PASSWORD=password_for("idle_reporter"),
-        STATE_DIR=str(state_dir / source),
+    return service_env(
+        broker,
+        state_dir / source,
+        user="idle_reporter",
         HEALTH_FILE=str(state_dir / source / "heartbeat"),
         IDLE_HOST_NAME=f"bench-{source}",
         IDLE_SOURCE=source,
         IDLE_POLL_INTERVAL=POLL_INTERVAL,
         LOG_LEVEL="WARNING",
+        **extra,
     )
-    env.update(extra)
-    return env
 
 
 class Typist(threading.Thread):

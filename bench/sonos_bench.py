@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,8 +36,9 @@ from sonos_bridge.tts.synthesizer import Synthesizer  # noqa: E402
 from tests.fakes.harness import results, wait_subscribed  # noqa: E402
 from tests.fakes.remote import RemoteSpeaker, start_fake_speakers  # noqa: E402
 from tests.fakes.speaker import RADIO_URI, address_is_free  # noqa: E402
-from tests.support.broker import MosquittoBroker, free_port, password_for  # noqa: E402
+from tests.support.broker import MosquittoBroker, free_port  # noqa: E402
 from tests.support.probe import Probe  # noqa: E402
+from tests.support.service_process import service_env  # noqa: E402
 
 BURST = 100
 WARM_TEXT = "Dinner is ready"
@@ -64,33 +63,20 @@ def pick_address() -> str:
 def start_bridge(
     broker: MosquittoBroker, state_dir: Path, speaker_ip: str, http_port: int
 ) -> subprocess.Popen[bytes]:
-    environment = dict(os.environ)
-    environment.update(
-        {
-            "MQTT_HOST": broker.host,
-            "MQTT_PORT": str(broker.port),
-            "MQTT_USERNAME": "sonos_bridge",
-            "MQTT_PASSWORD": password_for("sonos_bridge"),
-            "STATE_DIR": str(state_dir),
-            "SONOS_HOSTS": speaker_ip,
-            "TTS_ENGINES": "espeak",
-            "HTTP_PORT": str(http_port),
-            "HTTP_BIND": "127.0.0.1",
-            "SONOS_POLL_INTERVAL": "0.01",
-            "LOG_LEVEL": "WARNING",
-        }
+    environment = service_env(
+        broker,
+        state_dir,
+        SONOS_HOSTS=speaker_ip,
+        TTS_ENGINES="espeak",
+        HTTP_PORT=str(http_port),
+        HTTP_BIND="127.0.0.1",
+        SONOS_POLL_INTERVAL="0.01",
+        LOG_LEVEL="WARNING",
     )
     log = (state_dir / "bridge.log").open("wb")
     return subprocess.Popen(
         [sys.executable, "-m", "sonos_bridge"], cwd=ROOT, env=environment, stdout=log, stderr=log
     )
-
-
-def nodelay(probe: Probe) -> None:
-    """The probe is a test helper without TCP_NODELAY; Nagle would add ~40 ms per publish."""
-    sock = probe.client.socket()
-    if isinstance(sock, socket.socket):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def floor(speaker: RemoteSpeaker, url: str, rounds: int) -> list[float]:
@@ -191,7 +177,6 @@ def main() -> int:
         try:
             wait_subscribed(broker)
             probe = Probe(broker)
-            nodelay(probe)
             probe.subscribe("sonos/result")
             url = f"http://127.0.0.1:{http_port}/tts/{floor_clip.file_name}"
             floor_ms = floor(speaker, url, options.rounds)

@@ -62,7 +62,7 @@ class MqttSettings(BaseSettings):
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
-def _describe_error(settings_type: type[BaseSettings], error: dict[str, object]) -> str:
+def _describe_error(error: dict[str, object]) -> str:
     location = error.get("loc") or ()
     field_name = str(location[0]) if isinstance(location, tuple) and location else "?"
     variable = field_name.upper()
@@ -78,5 +78,5 @@ def load_settings(settings_type: type[SettingsT]) -> SettingsT:
     try:
         return settings_type()
     except ValidationError as exc:
-        problems = "; ".join(_describe_error(settings_type, dict(error)) for error in exc.errors())
+        problems = "; ".join(_describe_error(dict(error)) for error in exc.errors())
         raise ConfigError(f"invalid configuration: {problems}") from None

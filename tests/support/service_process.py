@@ -22,6 +22,19 @@ from mqtt_service.connection import MqttConnection
 from tests.support.broker import PROJECT_ROOT, MosquittoBroker, password_for
 
 DEFAULT_TIMEOUT = 15.0
+_SERVICE_PREFIXES = (
+    "MQTT_",
+    "HA_",
+    "IDLE_",
+    "SONOS_",
+    "TTS_",
+    "HTTP_",
+    "CACHE_",
+    "DBUS_",
+    "XDG_",
+    "WAYLAND_",
+    "HEALTH_",
+)
 
 
 class ServiceProcess:
@@ -96,8 +109,16 @@ class ServiceProcess:
 def service_env(
     broker: MosquittoBroker, state_dir: Path, user: str = "sonos_bridge", **extra: str
 ) -> dict[str, str]:
-    """Environment for a service on the test broker; `extra` keys are variable names."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MQTT_")}
+    """Environment for a service on the test broker; `extra` keys are variable names.
+
+    The developer's own settings (and desktop session) are left out, so a test sees only
+    what it sets.
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(_SERVICE_PREFIXES) and key != "DISPLAY"
+    }
     env.update(
         MQTT_HOST=broker.host,
         MQTT_PORT=str(broker.port),

@@ -4,7 +4,6 @@ Home Assistant discovery, the birth message, commands, and the console script.""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,8 +14,9 @@ import pytest
 
 from tests.idle_fakes.reporter import HOST
 from tests.integration.idle.conftest import ProbeFactory, ReporterFactory
-from tests.support.broker import MosquittoBroker, password_for
+from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
+from tests.support.service_process import service_env
 
 STATE = "idle/desk/state"
 STATUS = "idle/desk/status"
@@ -174,25 +174,14 @@ def test_no_working_source_reports_unknown(
 
 
 def reporter_env(broker: MosquittoBroker, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("IDLE_", "MQTT_", "DBUS_", "XDG_", "HA_"))
+    defaults = {
+        "IDLE_HOST_NAME": HOST,
+        "IDLE_SOURCE": "file",
+        "IDLE_STATE_FILE": str(tmp_path / "idle-state"),
+        "IDLE_POLL_INTERVAL": "0.1",
+        "IDLE_THRESHOLD": "1",
     }
-    env.update(
-        MQTT_HOST=broker.host,
-        MQTT_PORT=str(broker.port),
-        MQTT_USERNAME="idle_reporter",
-        MQTT_PASSWORD=password_for("idle_reporter"),
-        STATE_DIR=str(tmp_path / "state"),
-        IDLE_HOST_NAME=HOST,
-        IDLE_SOURCE="file",
-        IDLE_STATE_FILE=str(tmp_path / "idle-state"),
-        IDLE_POLL_INTERVAL="0.1",
-        IDLE_THRESHOLD="1",
-    )
-    env.update(extra)
-    return env
+    return service_env(broker, tmp_path / "state", user="idle_reporter", **(defaults | extra))
 
 
 def test_console_script_runs_and_stops_cleanly_on_sigterm(

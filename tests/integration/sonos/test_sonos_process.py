@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -10,20 +9,17 @@ from pathlib import Path
 
 from tests.fakes.harness import request, wait_result, wait_subscribed
 from tests.fakes.speaker import FakeSonosSystem
-from tests.support.broker import MosquittoBroker, free_port, password_for
+from tests.support.broker import MosquittoBroker, free_port
 from tests.support.probe import Probe
+from tests.support.service_process import service_env
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def bridge_environment(broker: MosquittoBroker, state_dir: Path, hosts: str) -> dict[str, str]:
-    environment = dict(os.environ)
-    environment.update(
-        MQTT_HOST=broker.host,
-        MQTT_PORT=str(broker.port),
-        MQTT_USERNAME="sonos_bridge",
-        MQTT_PASSWORD=password_for("sonos_bridge"),
-        STATE_DIR=str(state_dir),
+    return service_env(
+        broker,
+        state_dir,
         SONOS_HOSTS=hosts,
         SONOS_TIMEOUT="1",
         SONOS_POLL_INTERVAL="0.02",
@@ -31,7 +27,6 @@ def bridge_environment(broker: MosquittoBroker, state_dir: Path, hosts: str) -> 
         HTTP_PORT=str(free_port()),
         HTTP_BIND="127.0.0.1",
     )
-    return environment
 
 
 def test_service_process_lifecycle(
@@ -56,12 +51,9 @@ def test_service_process_lifecycle(
     assert listener.on_topic("sonos/status")[-1].payload == b"offline"
 
 
-def test_bad_setting_stops_the_service_with_one_line(
-    broker: MosquittoBroker, tmp_path: Path
-) -> None:
-    environment = bridge_environment(broker, tmp_path / "state", "127.0.0.1")
-    environment["TTS_ENGINES"] = "polly"
-    finished = subprocess.run(
+def run_to_exit(environment: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """Run the bridge as `docker run` would, for settings that must stop it at start."""
+    return subprocess.run(
         [sys.executable, "-m", "sonos_bridge"],
         cwd=ROOT,
         env=environment,
@@ -69,6 +61,14 @@ def test_bad_setting_stops_the_service_with_one_line(
         timeout=30,
         check=False,
     )
+
+
+def test_bad_setting_stops_the_service_with_one_line(
+    broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    environment = bridge_environment(broker, tmp_path / "state", "127.0.0.1")
+    environment["TTS_ENGINES"] = "polly"
+    finished = run_to_exit(environment)
     assert finished.returncode == 2
     [line] = finished.stderr.decode().strip().splitlines()
     assert "TTS_ENGINES" in line and "polly" in line
@@ -79,13 +79,6 @@ def test_busy_http_port_stops_the_service_with_one_line(
 ) -> None:
     environment = bridge_environment(broker, tmp_path / "state", "127.0.0.1")
     environment["HTTP_PORT"] = str(broker.port)  # taken by the broker
-    finished = subprocess.run(
-        [sys.executable, "-m", "sonos_bridge"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
+    finished = run_to_exit(environment)
     assert finished.returncode == 2
     assert "HTTP_PORT" in finished.stderr.decode().strip().splitlines()[-1]
