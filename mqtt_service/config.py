@@ -39,6 +39,14 @@ class MqttSettings(BaseSettings):
     log_level: LogLevel = "INFO"
     ha_discovery: bool = True
     ha_discovery_prefix: str = Field(default="homeassistant", min_length=1)
+    ha_birth_topic: str = Field(
+        default="homeassistant/status",
+        min_length=1,
+        pattern=r"^[^+#]+$",
+        description="Topic of Home Assistant's birth message (its MQTT settings, "
+        '"Birth message"): when `online` arrives there, discovery and states are sent '
+        "again. Independent of HA_DISCOVERY_PREFIX, as in Home Assistant.",
+    )
     health_interval: float = Field(default=10.0, gt=0, le=3600)
 
     @field_validator("log_level", mode="before")
