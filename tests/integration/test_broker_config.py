@@ -58,4 +58,3 @@ def test_acl_keeps_each_service_in_its_own_topics(
     topics = {m.topic for m in listener.messages}
     assert "idle/desk/state" not in topics
     assert "homeassistant/binary_sensor/idle_reporter/x/config" not in topics
-
