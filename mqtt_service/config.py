@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mqtt_service.errors import ConfigError
+from mqtt_service.health import DEFAULT_INTERVAL
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -119,7 +120,7 @@ class MqttSettings(BaseSettings):
         description="Home Assistant's discovery prefix (as set in its MQTT integration).",
     )
     health_interval: float = Field(
-        default=10.0,
+        default=DEFAULT_INTERVAL,
         gt=0,
         le=3600,
         description=(
