@@ -186,7 +186,7 @@ def build_catalog(
         _stack_section(stack.OwnBroker, pulled=("MQTT_TLS", "MQTT_CA_FILE")),
         Section(
             "Both services",
-            "Settings of both services.",
+            "",
             own=tuple(variables_of(stack.ClientIds)),
             settings=tuple(common),
         ),
