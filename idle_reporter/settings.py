@@ -28,31 +28,115 @@ def _default_host_name() -> str:
 class IdleSettings(MqttSettings):
     """Everything the reporter reads from the environment."""
 
-    idle_base_topic: str = Field(default="idle", min_length=1)
-    idle_host_name: str = Field(default_factory=_default_host_name, min_length=1)
-    idle_source: SourceName = "auto"
-    idle_threshold: float = Field(default=300.0, gt=0)
-    idle_poll_interval: float = Field(default=5.0, gt=0, le=3600)
-    idle_report_interval: float = Field(default=60.0, gt=0)
-    # A source that stops answering is reported `unknown` after this long (default: three
-    # poll intervals, at least a few seconds so a busy bus is not mistaken for a dead one).
-    idle_unknown_after: float | None = Field(default=None, gt=0)
-    # With no working source, look again this often (the desktop may log in later).
-    idle_source_retry: float = Field(default=60.0, gt=0)
-    idle_state_file: Path | None = None
-    idle_input_devices: str = DEFAULT_INPUT_DEVICES
-    # On Home Assistant's birth message, wait a random 0..this many seconds before
-    # re-sending discovery and state, so many reporters do not answer at the same instant.
-    idle_ha_birth_delay: float = Field(default=5.0, ge=0, le=300)
+    idle_base_topic: str = Field(
+        default="idle",
+        min_length=1,
+        description=(
+            "First level of the reporter's topics. The broker's ACL assumes `idle`: change "
+            "mosquitto/config/acl with it."
+        ),
+    )
+    idle_host_name: str = Field(
+        default_factory=_default_host_name,
+        min_length=1,
+        description=(
+            "Name this computer reports under: the second topic level (idle/<name>/...) and "
+            "the Home Assistant device; no /, + or #. Default: the host's name."
+        ),
+    )
+    idle_source: SourceName = Field(
+        default="auto",
+        description=(
+            "Where the idle time comes from: auto, logind, gnome, kde, x11, evdev or file "
+            '(see "Sources" in README.md).'
+        ),
+    )
+    idle_threshold: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds without input before the computer counts as idle.",
+    )
+    idle_poll_interval: float = Field(
+        default=5.0, gt=0, le=3600, description="Seconds between two looks at the source."
+    )
+    idle_report_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds between two idle_seconds reports while the idle time grows.",
+    )
+    idle_unknown_after: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Seconds without an answer from the source before the state becomes `unknown`. "
+            "Default: three poll intervals, at least 3 s, so a busy bus is not taken for a "
+            "dead one."
+        ),
+    )
+    idle_source_retry: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "With no working source, seconds between two looks for one (the desktop may log "
+            "in later)."
+        ),
+    )
+    idle_state_file: Path | None = Field(
+        default=None,
+        description=(
+            "The file hypridle/swayidle hooks write (IDLE_SOURCE=file). Default: "
+            "$XDG_RUNTIME_DIR/idle-state."
+        ),
+    )
+    idle_input_devices: str = Field(
+        default=DEFAULT_INPUT_DEVICES,
+        description="Input devices for IDLE_SOURCE=evdev: paths or glob patterns, comma-separated.",
+    )
+    idle_ha_birth_delay: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description=(
+            "When Home Assistant restarts, wait a random 0 to this many seconds before "
+            "re-sending discovery and state, so many reporters do not answer at once."
+        ),
+    )
 
     # Standard variables of the desktop session, passed into the container as they are.
-    dbus_system_bus_address: str = DEFAULT_SYSTEM_BUS
-    dbus_session_bus_address: str | None = None
-    display: str | None = None
-    wayland_display: str | None = None
-    xdg_session_type: str | None = None
-    xdg_current_desktop: str | None = None
-    xdg_runtime_dir: Path | None = None
+    dbus_system_bus_address: str = Field(
+        default=DEFAULT_SYSTEM_BUS,
+        description="The system D-Bus (IDLE_SOURCE=logind, the `lock` command).",
+    )
+    dbus_session_bus_address: str | None = Field(
+        default=None,
+        description=(
+            "The desktop user's session bus (IDLE_SOURCE=gnome or kde). Default: "
+            "unix:path=$XDG_RUNTIME_DIR/bus."
+        ),
+    )
+    display: str | None = Field(default=None, description="The X display (IDLE_SOURCE=x11).")
+    wayland_display: str | None = Field(
+        default=None,
+        description="The desktop session's Wayland display; guides IDLE_SOURCE=auto.",
+    )
+    xdg_session_type: str | None = Field(
+        default=None,
+        description=(
+            "The desktop session's type (x11, wayland); guides IDLE_SOURCE=auto, which never "
+            "uses X11 under Wayland."
+        ),
+    )
+    xdg_current_desktop: str | None = Field(
+        default=None,
+        description="The desktop session's desktop (GNOME, KDE, ...); guides IDLE_SOURCE=auto.",
+    )
+    xdg_runtime_dir: Path | None = Field(
+        default=None,
+        description=(
+            "The desktop user's runtime directory, where the session bus and the default "
+            "state file are."
+        ),
+    )
 
     @field_validator("idle_source", mode="before")
     @classmethod

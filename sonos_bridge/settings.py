@@ -16,29 +16,120 @@ KNOWN_ENGINES = ("gtts", "espeak")
 
 
 class SonosSettings(MqttSettings):
-    """Environment variables of the Sonos bridge (documented in docs/sonos.md)."""
+    """Environment variables of the Sonos bridge (README.md, "Sonos bridge" > "Settings")."""
 
-    sonos_base_topic: str = Field(default="sonos", min_length=1)
-    # Comma-separated addresses; empty means SSDP discovery.
-    sonos_hosts: str = ""
-    sonos_discovery_interface: str | None = None
-    sonos_default_speaker: str | None = None
-    sonos_default_volume: int | None = Field(default=None, ge=0, le=100)
-    sonos_refresh_interval: float = Field(default=300.0, ge=5, le=86400)
-    sonos_timeout: float = Field(default=5.0, gt=0, le=120)
-    # How long the clip may overrun its length before the bridge stops waiting.
-    sonos_play_margin: float = Field(default=10.0, ge=0, le=600)
-    # How often the end of a clip is polled (GetTransportInfo) while it plays.
-    sonos_poll_interval: float = Field(default=0.25, ge=0.005, le=5)
-    tts_engines: str = "gtts,espeak"
-    tts_lang: str = Field(default="en", min_length=1)
-    tts_timeout: float = Field(default=10.0, gt=0, le=120)
-    tts_max_chars: int = Field(default=1000, ge=1, le=100_000)
-    http_port: int = Field(default=8095, ge=0, le=65535)
-    http_bind: str = "0.0.0.0"
-    advertise_host: str | None = None
-    cache_dir: Path | None = None
-    cache_max_mb: float = Field(default=200.0, gt=0)
+    sonos_base_topic: str = Field(
+        default="sonos",
+        min_length=1,
+        description=(
+            "First level of the bridge's topics (sonos/tts, sonos/result, ...). The broker's "
+            "ACL assumes `sonos`: change mosquitto/config/acl with it."
+        ),
+    )
+    sonos_hosts: str = Field(
+        default="",
+        description=(
+            "Speaker addresses, comma-separated (e.g. 192.168.1.20,192.168.1.21); the rest "
+            "of the household is read from them. Empty: SSDP discovery on the bridge's network."
+        ),
+    )
+    sonos_discovery_interface: str | None = Field(
+        default=None,
+        description="Local address SSDP discovery is sent from (a host with several networks).",
+    )
+    sonos_default_speaker: str | None = Field(
+        default=None,
+        description="Speaker for requests that name none (its room name in the Sonos app).",
+    )
+    sonos_default_volume: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description=(
+            "Announcement volume (0-100) when a request has none; empty: each speaker's "
+            "current volume."
+        ),
+    )
+    sonos_refresh_interval: float = Field(
+        default=300.0,
+        ge=5,
+        le=86400,
+        description=(
+            "Seconds between re-reads of the speakers and their groups (also re-read at once "
+            "after an unknown name)."
+        ),
+    )
+    sonos_timeout: float = Field(
+        default=5.0, gt=0, le=120, description="Seconds a speaker may take to answer one command."
+    )
+    sonos_play_margin: float = Field(
+        default=10.0,
+        ge=0,
+        le=600,
+        description="Seconds beyond a clip's length before the bridge stops waiting for its end.",
+    )
+    sonos_poll_interval: float = Field(
+        default=0.25,
+        ge=0.005,
+        le=5,
+        description="Seconds between transport-state checks (GetTransportInfo) while a clip plays.",
+    )
+    tts_engines: str = Field(
+        default="gtts,espeak",
+        description=(
+            "Speech engines, comma-separated, in the order tried: gtts (Google, online, "
+            "natural voice), espeak (espeak-ng, offline, robotic voice)."
+        ),
+    )
+    tts_lang: str = Field(
+        default="en",
+        min_length=1,
+        description="Language of the speech when a request names none (en, de, fr, ...).",
+    )
+    tts_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description=(
+            "Seconds one engine may take before the next one is tried (gTTS: per network "
+            "operation)."
+        ),
+    )
+    tts_max_chars: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description=(
+            "Longest text accepted, in characters (Google splits long texts into "
+            "100-character requests)."
+        ),
+    )
+    http_port: int = Field(
+        default=8095,
+        ge=0,
+        le=65535,
+        description=(
+            "Port of the clip server the speakers fetch announcements from; allow it in the "
+            "host's firewall."
+        ),
+    )
+    http_bind: str = Field(default="0.0.0.0", description="Address the clip server listens on.")
+    advertise_host: str | None = Field(
+        default=None,
+        description=(
+            "This computer's address (or host name) as the speakers reach it, used in the "
+            "clip URLs. Empty: the local address that routes to each speaker. Never a "
+            "container address or a Docker host name."
+        ),
+    )
+    cache_dir: Path | None = Field(
+        default=None, description="Where clips are cached. Default: $STATE_DIR/tts-cache."
+    )
+    cache_max_mb: float = Field(
+        default=200.0,
+        gt=0,
+        description="Disk space for cached clips, MB; the least recently used go beyond it.",
+    )
 
     @field_validator("tts_engines")
     @classmethod
