@@ -10,6 +10,11 @@ re-publishes to the same topic and HA keeps the entity, its id and the automatio
 use it. Configs are retained, re-sent when HA announces it (re)started, and removed for
 speakers that are gone (see `mqtt_service.discovery_publisher`).
 
+Bridges before 0.2 keyed the topic by the speaker's name and kept no record of what they
+published. On the first start without a record, the configs under the names' slugs are
+cleared before the UID-keyed ones go out: HA removes each entity and creates it again
+from the new config, with the same entity id (it is built from the names).
+
 Threads: `publish` runs on paho's network thread (connect and birth hooks) and on the
 bridge's speaker-refresh thread; the shared publisher serialises it.
 """
@@ -80,16 +85,23 @@ class SpeakerDiscovery:
         self._prefix = prefix
         self._base_topic = base_topic
         self._publisher = DiscoveryPublisher(connection)
+        self._clear_name_keyed = not self._publisher.had_record
 
     def topic_for(self, speaker: Speaker) -> str:
         return discovery_topic(self._prefix, "notify", NODE_ID, speaker.uid)
 
     def publish(self, speakers: list[Speaker]) -> None:
         status = self._connection.availability_topic
-        self._publisher.publish(
-            {
-                self.topic_for(speaker): notify_config(speaker, self._base_topic, status)
+        configs: dict[str, EntityConfig | None] = {}
+        if self._clear_name_keyed:
+            configs |= {
+                discovery_topic(self._prefix, "notify", NODE_ID, speaker.name): None
                 for speaker in speakers
             }
-        )
+            self._clear_name_keyed = not speakers
+        configs |= {
+            self.topic_for(speaker): notify_config(speaker, self._base_topic, status)
+            for speaker in speakers
+        }
+        self._publisher.publish(configs)
         logger.info("Published Home Assistant discovery for %d speakers", len(speakers))

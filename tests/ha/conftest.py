@@ -48,6 +48,14 @@ AUTOMATION = f"""\
 """
 
 
+def request_of(payload: bytes) -> object:
+    """The JSON request in a payload; None for anything else (raw text included)."""
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return None
+
+
 def broker_for_home_assistant(workdir: Path) -> MosquittoBroker:
     broker = MosquittoBroker(workdir)
     acl = broker.acl.read_text(encoding="utf-8")
@@ -65,6 +73,21 @@ class Stack:
     bridge: BridgeService
     reporter: RunningReporter
     desktop_file: Path
+    running: list[Any]  # what the fixture stops at the end, in reverse
+
+    def restart_bridge(self, *, forget_discovery: bool = False) -> None:
+        """Stop the bridge and start another on its STATE_DIR (optionally without the
+        record of what discovery published, as after an upgrade from a version without)."""
+        self.running.remove(self.bridge)
+        self.bridge.stop()
+        state_dir = self.bridge.settings.state_dir
+        if forget_discovery:
+            for record in state_dir.glob("*.ha-discovery.json"):
+                record.unlink()
+        hosts = [speaker.ip for speaker in self.sonos.speakers.values()]
+        self.bridge = start_bridge(bridge_settings(self.broker, state_dir, hosts))
+        self.running.append(self.bridge)
+        wait_subscribed(self.broker)
 
     def desktop(self, word: str) -> None:
         """What hypridle's hook writes when the session goes idle or comes back."""
@@ -97,11 +120,12 @@ class Stack:
     def wait_spoken(self, speaker: FakeSpeaker, name: str, text: str, plays_before: int) -> None:
         """The request Home Assistant sent for `text`, and the speaker playing its clip."""
         topic = f"sonos/tts/{name}"
-        request = {"text": text}
         self.watcher.wait_until(
-            lambda: any(json.loads(m.payload) == request for m in self.watcher.on_topic(topic)),
+            lambda: any(
+                request_of(m.payload) == {"text": text} for m in self.watcher.on_topic(topic)
+            ),
             20,
-            f"{text!r} on {topic}",
+            f"the request for {text!r} on {topic}",
         )
         speaker.wait_until(lambda: any(p.ok for p in speaker.plays[plays_before:]), 20, "the clip")
 
@@ -139,7 +163,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             )
         )
         started.append(reporter)
-        yield Stack(broker, watcher, home_assistant, sonos, bridge, reporter, desktop_file)
+        yield Stack(broker, watcher, home_assistant, sonos, bridge, reporter, desktop_file, started)
     finally:
         for component in reversed(started):
             component.stop()

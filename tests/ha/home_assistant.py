@@ -20,12 +20,15 @@ import secrets
 import signal
 import subprocess
 import textwrap
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import requests
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 from tests.support.broker import MosquittoBroker, free_port, password_for
 from tests.support.probe import Probe
@@ -34,7 +37,10 @@ BIRTH_TOPIC = "homeassistant/status"
 STATESTREAM = "hastate"
 START_TIMEOUT = 120.0
 API_TIMEOUT = 15.0
+EVENT_TIMEOUT = 20.0
 CREATED = "2025-01-01T00:00:00+00:00"
+
+EntityEvent = Literal["available", "removed"]
 
 
 class HomeAssistantError(RuntimeError):
@@ -235,15 +241,54 @@ class HomeAssistant:
         if reply.status_code != 200:
             raise HomeAssistantError(f"{domain}.{service}: {reply.status_code} {reply.text}")
 
-    def websocket(self, command: dict[str, Any]) -> Any:
-        """Send one WebSocket API command (e.g. the entity registry's) and return its result."""
+    @contextmanager
+    def _websocket(self) -> Iterator[ClientConnection]:
         with connect(f"ws://127.0.0.1:{self.port}/api/websocket", open_timeout=API_TIMEOUT) as ws:
             ws.recv(timeout=API_TIMEOUT)  # auth_required
             ws.send(json.dumps({"type": "auth", "access_token": self.token.access_token}))
             if json.loads(ws.recv(timeout=API_TIMEOUT))["type"] != "auth_ok":
                 raise HomeAssistantError("the long-lived access token was refused")
-            ws.send(json.dumps({"id": 1, **command}))
-            reply = json.loads(ws.recv(timeout=API_TIMEOUT))
+            yield ws
+
+    @staticmethod
+    def _command(ws: ClientConnection, command: dict[str, Any]) -> Any:
+        ws.send(json.dumps({"id": 1, **command}))
+        reply = json.loads(ws.recv(timeout=API_TIMEOUT))
         if not reply["success"]:
             raise HomeAssistantError(f"{command['type']}: {reply['error']}")
         return reply["result"]
+
+    def websocket(self, command: dict[str, Any]) -> Any:
+        """Send one WebSocket API command (e.g. the entity registry's) and return its result."""
+        with self._websocket() as ws:
+            return self._command(ws, command)
+
+    @contextmanager
+    def entity_events(self, entity_id: str) -> Iterator[Callable[[EntityEvent], None]]:
+        """Await an entity becoming available, or being removed, in Home Assistant.
+
+        Yields `wait(event)`, which returns at the entity's next such state change, in the
+        order Home Assistant's bus carries them. A new entity is first `unavailable` until
+        its availability topic arrives, and Home Assistant skips unavailable entities in
+        service calls: "available" is when it can be used.
+        """
+        with self._websocket() as ws:
+            self._command(ws, {"type": "subscribe_events", "event_type": "state_changed"})
+
+            def wait(event: EntityEvent) -> None:
+                deadline = time.monotonic() + EVENT_TIMEOUT
+                while True:
+                    try:
+                        message = ws.recv(timeout=max(0.0, deadline - time.monotonic()))
+                    except TimeoutError:
+                        raise HomeAssistantError(f"{entity_id} not {event} in time") from None
+                    data = json.loads(message)["event"]["data"]
+                    if data["entity_id"] != entity_id:
+                        continue
+                    new = data["new_state"]
+                    if (event == "removed" and new is None) or (
+                        event == "available" and new is not None and new["state"] != "unavailable"
+                    ):
+                        return
+
+            yield wait

@@ -9,6 +9,7 @@ Kitchen is left alone until the last test deletes its entity, the Office is rena
 
 from __future__ import annotations
 
+import json
 from importlib import metadata
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.ha.home_assistant import state_topic
 from tests.support.probe import Probe
 
 VERSION = metadata.version("mqtt-home-voice")
+LEGACY_TOPIC = "homeassistant/notify/sonos_bridge/kitchen/config"
 ENTITIES = (
     "notify.kitchen_announce",
     "notify.office_announce",
@@ -80,6 +82,29 @@ def test_send_message_speaks_any_text(stack: Stack, text: str) -> None:
     plays = len(office.plays)
     send_message(stack, "notify.office_announce", text)
     stack.wait_spoken(office, "Office", text, plays)
+
+
+def test_an_upgrade_from_name_keyed_topics_keeps_the_entity_id(stack: Stack) -> None:
+    """Bridges before 0.2 published under the speaker's name. The first start of this one,
+    while Home Assistant runs, moves the entity to the UID-keyed topic; its id stays."""
+    kitchen = stack.sonos["Kitchen"]
+    topic = discovery_topic(kitchen)
+    old_style = json.loads(stack.watcher.on_topic(topic)[-1].payload)
+    del old_style["command_template"], old_style["origin"]
+    with stack.home_assistant.entity_events("notify.kitchen_announce") as wait:
+        # What an older bridge left on the broker and in Home Assistant.
+        stack.watcher.publish(topic, "", retain=True)
+        wait("removed")
+        stack.watcher.publish(LEGACY_TOPIC, json.dumps(old_style), retain=True)
+        wait("available")
+        stack.restart_bridge(forget_discovery=True)
+        wait("removed")
+        wait("available")
+    plays = len(kitchen.plays)
+    send_message(stack, "notify.kitchen_announce", "[Upgrade] done")
+    stack.wait_spoken(kitchen, "Kitchen", "[Upgrade] done", plays)
+    entry = registry_entry(stack, "notify.kitchen_announce")
+    assert entry["unique_id"] == f"sonos_bridge_{kitchen.uid}_notify"
 
 
 def test_a_renamed_speaker_keeps_its_entity_id(stack: Stack) -> None:

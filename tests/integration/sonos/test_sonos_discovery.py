@@ -9,6 +9,7 @@ speaker that disappeared while the bridge was down still loses its entity.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
@@ -31,6 +32,10 @@ def config_of(listener: Probe, topic: str, count: int = 1) -> dict[str, Any]:
     config = json.loads(listener.wait_for(topic, count=count)[-1].payload)
     assert isinstance(config, dict)
     return config
+
+
+def removals_seen(listener: Probe) -> list[str]:
+    return [m.topic for m in listener.messages if m.topic.endswith("/config") and not m.payload]
 
 
 def retained_configs(broker: MosquittoBroker) -> set[str]:
@@ -81,14 +86,15 @@ def test_renamed_speaker_keeps_its_discovery_topic(
     office = sonos.add("Office")
     bridge = bridge_factory()
     before = config_of(listener, config_topic(office))
+    removals = removals_seen(listener)
     office.name = "Study"  # renamed in the Sonos app
     bridge.refresh_speakers()
     after = config_of(listener, config_topic(office), count=2)
     assert after["unique_id"] == before["unique_id"]
     assert after["device"]["name"] == "Study"
     assert after["command_topic"] == "sonos/tts/Study"
-    removals = [m.topic for m in listener.messages if m.topic.endswith("/config") and not m.payload]
-    assert removals == []  # an empty config would make Home Assistant delete the entity
+    # An empty config would make Home Assistant delete the entity.
+    assert removals_seen(listener) == removals
 
 
 def test_speaker_gone_while_the_bridge_was_down_loses_its_entity(
@@ -104,3 +110,22 @@ def test_speaker_gone_while_the_bridge_was_down_loses_its_entity(
     bridge_factory(sonos_hosts=kitchen.ip)
     listener.wait_for(config_topic(office), payload=b"")
     assert retained_configs(broker) == {config_topic(kitchen)}
+
+
+def test_first_start_clears_the_name_keyed_configs_of_earlier_versions(
+    sonos: FakeSonosSystem,
+    bridge_factory: BridgeFactory,
+    listener: Probe,
+    broker: MosquittoBroker,
+    probe_factory: Callable[..., Probe],
+) -> None:
+    kitchen = sonos.add("Kitchen")
+    legacy = "homeassistant/notify/sonos_bridge/kitchen/config"
+    probe_factory("sonos_bridge").publish(legacy, '{"name": "Announce"}', retain=True)
+    first = bridge_factory()
+    listener.wait_for(legacy, payload=b"")
+    assert retained_configs(broker) == {config_topic(kitchen)}
+    first.stop()
+    bridge_factory()  # the record exists now: nothing to clear
+    listener.wait_for(config_topic(kitchen), count=2)
+    assert len(listener.on_topic(legacy)) == 2  # the retained original and one removal
