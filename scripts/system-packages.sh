@@ -12,6 +12,7 @@ declare -A package_for=(
     [Xvfb]=xvfb
     [xdotool]=xdotool
     [xdpyinfo]=x11-utils
+    [openssl]=openssl
 )
 if [[ "${1:-}" == "--docker" ]]; then
     package_for+=([dockerd]=docker.io [docker-compose]=docker-compose [debootstrap]=debootstrap)
