@@ -18,7 +18,7 @@ per speaker until the next refresh and logged once. After the clip started they 
 `ClipPlaybackError` and the request fails with the reason.
 
 Threads: `play` blocks its caller (a coordinator worker) until the clip ended; `play_many`
-runs one `play` per speaker on this player's pool; `refresh` runs on the speaker-refresh
+runs one `play_in_turn` per speaker on this player's pool; `refresh` runs on the speaker-refresh
 thread. Per speaker a lock serialises connecting and probing; clips themselves run
 unlocked, several threads may wait on one connection's `ClipTracker`.
 """
@@ -29,7 +29,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,11 +218,30 @@ class ClipPlayer:
             raise ClipPlaybackError(_ended_early(clip))
         return ClipPlayed(ip, clip_id, loaded_at, active_at, time.monotonic())
 
+    def play_in_turn(self, ip: str, requests: Sequence[ClipRequest]) -> ClipPlayed:
+        """Clips one after the other (a chime, then speech): each waits for the last to end,
+        since a LOW clip would interrupt the LOW clip before it."""
+        first: ClipPlayed | None = None
+        played: ClipPlayed | None = None
+        for request in requests:
+            try:
+                played = self.play(ip, request)
+            except ClipUnavailableError as exc:
+                if first is None:
+                    raise
+                raise ClipPlaybackError(f"{requests[0].name} played, then: {exc}") from None
+            first = first or played
+        if first is None or played is None:
+            raise ValueError("no clip to play")
+        return ClipPlayed(ip, played.clip_id, first.loaded_at, first.active_at, played.ended_at)
+
     def play_many(
-        self, ips: Iterable[str], request: ClipRequest
+        self, ips: Iterable[str], requests: Sequence[ClipRequest]
     ) -> dict[str, ClipPlayed | ClipError]:
-        """The same clip on several speakers at once; each speaker's outcome by ip."""
-        futures = {ip: self._pool.submit(self.play, ip, request) for ip in dict.fromkeys(ips)}
+        """The same clips on several speakers at once; each speaker's outcome by ip."""
+        futures = {
+            ip: self._pool.submit(self.play_in_turn, ip, requests) for ip in dict.fromkeys(ips)
+        }
         outcomes: dict[str, ClipPlayed | ClipError] = {}
         for ip, future in futures.items():
             try:

@@ -89,6 +89,31 @@ def test_the_built_in_chime_is_loaded_without_a_url(
     assert (clip.clip_type, clip.stream_url, clip.status) == ("CHIME", None, "DONE")
 
 
+def test_a_chime_then_speech_play_in_turn_without_cutting_the_chime(
+    s2_player: PlayerFactory, audio: AudioFiles, clip_player: ClipPlayer
+) -> None:
+    kitchen = s2_player("Kitchen")
+    chime = ClipRequest("Chime", None, 0.5)
+    played = clip_player.play_in_turn(kitchen.ip, [chime, speech(audio, kitchen.ip)])
+    chime_clip, speech_clip = kitchen.clips
+    assert chime_clip.statuses == ["ACTIVE", "DONE"]  # a LOW speech clip would interrupt it
+    assert (chime_clip.clip_type, speech_clip.clip_type) == ("CHIME", "CUSTOM")
+    # The sequence's latency ends when the chime starts, not the speech (one clock here).
+    assert chime_clip.active_at is not None and speech_clip.active_at is not None
+    assert chime_clip.active_at <= played.active_at < speech_clip.active_at
+
+
+def test_speech_that_fails_after_the_chime_played_is_not_replayed(
+    s2_player: PlayerFactory, audio: AudioFiles, clip_player: ClipPlayer
+) -> None:
+    kitchen = s2_player("Kitchen")
+    missing = f"http://127.0.0.1:{audio.server.port}/tts/{'0' * 32}.mp3"
+    with pytest.raises(ClipPlaybackError, match=r"^Chime played, then: the clip failed before"):
+        clip_player.play_in_turn(
+            kitchen.ip, [ClipRequest("Chime", None, 0.5), ClipRequest("x", missing, 1.0)]
+        )
+
+
 def test_an_s1_speaker_without_port_1443_is_unavailable(clip_player: ClipPlayer) -> None:
     support = clip_player.support("127.0.9.254")  # nothing listens there
     assert not support.supported
@@ -246,7 +271,7 @@ def test_several_speakers_play_in_parallel_and_each_reports_its_own_outcome(
     clip = audio.mp3(20.0)  # 1 s at SPEED: long enough to overlap on a busy machine
     request = ClipRequest("All", audio.url(clip, speakers[0].ip), clip.duration)
 
-    outcomes = clip_player.play_many([s.ip for s in [*speakers, denied]], request)
+    outcomes = clip_player.play_many([s.ip for s in [*speakers, denied]], [request])
 
     for speaker in speakers:
         assert isinstance(outcomes[speaker.ip], ClipPlayed)
