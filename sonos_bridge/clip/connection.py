@@ -188,10 +188,11 @@ class S2Connection:
                 raise S2ConnectionLostError("the connection to the speaker is closed")
             self._pending[cmd_id] = future
         try:
-            self._websocket.send(encode_command(namespace, command, cmd_id, body or {}, **path))
+            try:
+                self._websocket.send(encode_command(namespace, command, cmd_id, body or {}, **path))
+            except ConnectionClosed:  # not sent: the speaker never saw it
+                raise S2ConnectionLostError("the connection to the speaker closed") from None
             answer = future.result(timeout)
-        except ConnectionClosed:
-            raise S2ConnectionLostError("the connection to the speaker closed") from None
         except FutureTimeout:
             raise S2NoAnswerError(f"no answer to {command} within {timeout:g} s") from None
         finally:
@@ -234,7 +235,8 @@ class S2Connection:
         with self._lock:
             self._closed = True
             pending = list(self._pending.values())
-        lost = S2ConnectionLostError("the connection to the speaker closed")
+        # Sent but unanswered: the speaker may have acted on it, so this is "no answer".
+        lost = S2NoAnswerError("the connection closed before the speaker answered")
         for future in pending:
             if not future.done():
                 future.set_exception(lost)

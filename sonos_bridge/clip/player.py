@@ -259,8 +259,8 @@ class ClipPlayer:
                 timeout=self.options.timeout,
                 playerId=player_id,
             )
-        except S2NoAnswerError as exc:  # it may still play: do not play it twice
-            raise ClipTimeoutError(str(exc)) from None
+        except S2NoAnswerError as exc:  # it may play anyway: never play it twice
+            raise ClipPlaybackError(f"{exc}; the clip may have played") from None
         except S2CommandError as exc:
             self._mark_unavailable(ip, str(exc))
             raise

@@ -26,11 +26,13 @@ Condition) and every change notifies it, so tests await with `wait_until`.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import itertools
 import json
 import logging
+import signal
 import socket
 import ssl
 import subprocess
@@ -95,6 +97,7 @@ class S2Profile:
     capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
     load_error: str | None = None  # loadAudioClip answered with globalError and this code
     play_error: str | None = None  # loadAudioClip accepted, then status ERROR with this code
+    load_hangs: bool = False  # loadAudioClip is never answered (a hung firmware)
     bonded_device_ids: tuple[str, ...] = ()  # e.g. the right speaker of a stereo pair
     chime_seconds: float = 0.5  # length of the built-in chime (clipType CHIME, no streamUrl)
     api_key: str = SONOS_API_KEY
@@ -339,6 +342,8 @@ class FakeS2Player:
                 with self.lock:
                     self.commands.append((header, body))
                     self.lock.notify_all()
+                if self.profile.load_hangs and header.get("command") == "loadAudioClip":
+                    continue
                 reply = self._answer(connection, header, body)
                 self._send(connection, reply)
         except ConnectionClosed:
@@ -571,3 +576,27 @@ def _port_free(ip: str) -> bool:
         except OSError:
             return False
     return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one fake S2 player until SIGTERM; prints `{"ip": ..., "player_id": ...}`."""
+    parser = argparse.ArgumentParser(description="Run a fake Sonos S2 endpoint (port 1443)")
+    parser.add_argument("--name", default="Kitchen")
+    parser.add_argument("--speed", type=float, default=1.0, help="playback time factor")
+    parser.add_argument("--cert-dir", type=Path, required=True, help="where to make the cert")
+    options = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    player = start_player(
+        FakeS2Household(), make_certificate(options.cert_dir), options.name, speed=options.speed
+    )
+    print(json.dumps({"ip": player.ip, "player_id": player.player_id}), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    stop.wait()
+    player.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

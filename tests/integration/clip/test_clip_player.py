@@ -201,6 +201,19 @@ def test_an_error_before_the_clip_started_is_unavailable(
     assert isinstance(caught.value, ClipUnavailableError)
 
 
+def test_an_unanswered_load_fails_without_falling_back(
+    s2_player: PlayerFactory, audio: AudioFiles
+) -> None:
+    kitchen = s2_player("Kitchen", S2Profile(load_hangs=True))
+    player = ClipPlayer(ClipOptions(timeout=0.3))
+    try:
+        # The speaker may still play it: a takeover now could play the announcement twice.
+        with pytest.raises(ClipPlaybackError, match=r"no answer to loadAudioClip within 0\.3 s"):
+            player.play(kitchen.ip, speech(audio, kitchen.ip))
+    finally:
+        player.close()
+
+
 def test_a_clip_the_speaker_cannot_fetch_is_a_load_error(
     s2_player: PlayerFactory, audio: AudioFiles, clip_player: ClipPlayer
 ) -> None:
