@@ -63,7 +63,7 @@ FETCH_TIMEOUT = 10.0
 DEFAULT_CAPABILITIES = ("PLAYBACK", "CLOUD", "AIRPLAY", "AUDIO_CLIP", "VOICE")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Certificate:
     """A self-signed certificate and its key, as a speaker ships one."""
 
@@ -89,7 +89,7 @@ def make_certificate(directory: Path) -> Certificate:
     return Certificate(cert, key)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class S2Profile:
     """What kind of S2 speaker the fake is."""
 
