@@ -18,11 +18,11 @@ from pathlib import Path
 from sonos_bridge.sounds import lame
 from sonos_bridge.sounds.audio import audio_info
 
-CHIME_RATE = 44100
+CHIME_RATE = 22050  # speech rate of espeak-ng (gTTS: 24 kHz, resampled when joined)
 # (frequency Hz, start s, length s): E5 then C5, a doorbell's "ding-dong".
 TONES = ((659.25, 0.0, 0.55), (523.25, 0.32, 0.75))
 PEAK = 0.45  # of full scale, for each tone; they overlap a little
-VERSION = "two-tone-1"  # change it when the sound changes: it is part of the cache key
+VERSION = "two-tone-22k"  # change it when the sound changes: it is part of the cache key
 
 
 def chime_pcm(rate: int = CHIME_RATE) -> bytes:
