@@ -232,13 +232,17 @@ def test_chime_sound_or_a_requested_name_replaces_the_default(
     assert library.chime() == library.named("doorbell")
 
 
+@pytest.mark.parametrize(
+    "chime_name",
+    [None, "gong"],  # the default (same rate as the speech); 44.1 kHz stereo (resampled)
+)
 def test_chime_and_speech_join_into_one_clip_without_a_gap(
-    library: SoundLibrary, tmp_path: Path
+    library: SoundLibrary, chime_name: str | None
 ) -> None:
     speech = library.cache.store(
         "test", "en", "speech", lambda target: write_mp3(target, 2.0, rate=22050)
     )
-    chime = library.chime("gong")  # 44.1 kHz stereo: resampled to the speech's format
+    chime = library.chime(chime_name)
     joined = library.with_chime(chime, speech)
     info = audio_info(joined.path)
     assert (info.sample_rate, info.channels) == (22050, 1)
