@@ -29,7 +29,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -236,11 +236,12 @@ class ClipPlayer:
         return ClipPlayed(ip, played.clip_id, first.loaded_at, first.active_at, played.ended_at)
 
     def play_many(
-        self, ips: Iterable[str], requests: Sequence[ClipRequest]
+        self, requests: Mapping[str, Sequence[ClipRequest]]
     ) -> dict[str, ClipPlayed | ClipError]:
-        """The same clips on several speakers at once; each speaker's outcome by ip."""
+        """Clips on several speakers at once (by ip: the URL may differ per speaker's route);
+        each speaker's outcome by ip."""
         futures = {
-            ip: self._pool.submit(self.play_in_turn, ip, requests) for ip in dict.fromkeys(ips)
+            ip: self._pool.submit(self.play_in_turn, ip, turn) for ip, turn in requests.items()
         }
         outcomes: dict[str, ClipPlayed | ClipError] = {}
         for ip, future in futures.items():

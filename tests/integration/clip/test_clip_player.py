@@ -284,7 +284,7 @@ def test_several_speakers_play_in_parallel_and_each_reports_its_own_outcome(
     clip = audio.mp3(20.0)  # 1 s at SPEED: long enough to overlap on a busy machine
     request = ClipRequest("All", audio.url(clip, speakers[0].ip), clip.duration)
 
-    outcomes = clip_player.play_many([s.ip for s in [*speakers, denied]], [request])
+    outcomes = clip_player.play_many({s.ip: [request] for s in [*speakers, denied]})
 
     for speaker in speakers:
         assert isinstance(outcomes[speaker.ip], ClipPlayed)
