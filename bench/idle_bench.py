@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from idle_reporter.sources.evdev import EV_KEY, EV_SYN, pack_event
 from tests.idle_fakes.dbus_daemon import DBusDaemon
-from tests.idle_fakes.desktop import FakeGnome, FakeKde
+from tests.idle_fakes.desktop import FakeKde
 from tests.idle_fakes.login1 import FakeLogind
 from tests.idle_fakes.xvfb import Xvfb
 from tests.support.broker import MosquittoBroker
@@ -133,11 +133,10 @@ def desktop(workdir: Path) -> Iterator[dict[str, dict[str, str]]]:
             daemon = DBusDaemon(workdir / "dbus")
             address = daemon.start()
             stack.callback(daemon.stop)
-            for fake in (FakeLogind(address), FakeGnome(address), FakeKde(address)):
+            for fake in (FakeLogind(address), FakeKde(address)):
                 fake.start()
                 stack.callback(fake.stop)
             extras["logind"] = {"DBUS_SYSTEM_BUS_ADDRESS": address}
-            extras["gnome"] = {"DBUS_SESSION_BUS_ADDRESS": address}
             extras["kde"] = {"DBUS_SESSION_BUS_ADDRESS": address}
         else:
             print("logind/gnome/kde: skipped (dbus-daemon is not installed)")
