@@ -28,11 +28,11 @@ from idle_reporter.sources.base import IdleSource
 
 logger = logging.getLogger(__name__)
 
-SourceFactory = Callable[[str, IdleSettings, bool], IdleSource]
+SourceFactory = Callable[[str, IdleSettings], IdleSource]
 WAYLAND_X11_REASON = "Wayland session: X11's idle counter only sees input to XWayland windows"
 
 
-def build_source(name: str, settings: IdleSettings, automatic: bool = False) -> IdleSource:
+def build_source(name: str, settings: IdleSettings) -> IdleSource:
     """A fresh, unopened source of that name.
 
     Each source's module (and its library: Xlib, jeepney) is imported only when that
@@ -70,8 +70,7 @@ def build_source(name: str, settings: IdleSettings, automatic: bool = False) -> 
     if name == "file":
         from idle_reporter.sources.file import FileSource
 
-        # Picked automatically, the file must exist: proof that a hook writes it.
-        return FileSource(settings.state_file, require_existing=automatic)
+        return FileSource(settings.state_file)
     raise ValueError(f"unknown idle source {name!r}")
 
 
@@ -173,7 +172,7 @@ def select_source(settings: IdleSettings, factory: SourceFactory = build_source)
         session = SessionInfo.from_settings(settings)
         if settings.idle_source == "x11" and session.kind == "wayland":
             logger.warning("IDLE_SOURCE=x11 in a %s; expect false idle reports", WAYLAND_X11_REASON)
-        source = factory(settings.idle_source, settings, False)
+        source = factory(settings.idle_source, settings)
         reason = try_open(source)
         if reason is None:
             return Selection(source, [], "IDLE_SOURCE is set")
@@ -181,7 +180,7 @@ def select_source(settings: IdleSettings, factory: SourceFactory = build_source)
     chosen = plan(settings)
     skipped = list(chosen.excluded)
     for name in chosen.order:
-        source = factory(name, settings, True)
+        source = factory(name, settings)
         reason = try_open(source)
         if reason is None:
             return Selection(source, skipped, chosen.basis)
