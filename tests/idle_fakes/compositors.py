@@ -97,8 +97,7 @@ def private_runtime_dir(path: Path, uid: int = 0) -> Path:
     return path
 
 
-def _launch(
-    name: str,
+def launch(
     command: list[str],
     env: dict[str, str],
     log: Path,
@@ -106,8 +105,7 @@ def _launch(
     as_nobody: bool = False,
 ) -> subprocess.Popen[bytes]:
     if as_nobody:
-        ids = ["--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups"]
-        command = ["setpriv", *ids, *command]
+        command = as_nobody_command(command)
     with log.open("wb") as output:
         return subprocess.Popen(
             command,
@@ -117,6 +115,12 @@ def _launch(
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: stop() ends all of it
         )
+
+
+def as_nobody_command(command: list[str]) -> list[str]:
+    """`command` run as the unprivileged `nobody` (sway and xscreensaver refuse root)."""
+    ids = ["--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups"]
+    return ["setpriv", *ids, *command]
 
 
 def _wait_ready(compositor: Compositor, *bus_names: str) -> Compositor:
@@ -176,7 +180,7 @@ def start_mutter(workdir: Path, bus_address: str, socket_name: str = "idle-mutte
         f"--wayland-display={socket_name}",
     ]
     log = workdir / "mutter.log"
-    process = _launch("mutter", command, _base_env(runtime, bus_address), log)
+    process = launch(command, _base_env(runtime, bus_address), log)
     compositor = Compositor("mutter", process, runtime, socket_name, log, bus_address)
     return _wait_ready(compositor, MUTTER_IDLE_MONITOR, MUTTER_REMOTE_DESKTOP)
 
@@ -195,7 +199,7 @@ def start_kwin(
         command.append("--no-lockscreen")
     env = _base_env(runtime, bus_address) | {"KWIN_WAYLAND_NO_PERMISSION_CHECKS": "1"}
     log = workdir / "kwin.log"
-    process = _launch("kwin", command, env, log)
+    process = launch(command, env, log)
     compositor = Compositor("kwin", process, runtime, socket_name, log, bus_address)
     return _wait_ready(compositor, *([FDO_SCREENSAVER] if lockscreen else []))
 
@@ -218,7 +222,7 @@ def start_sway(home: Path | None = None) -> Compositor:
         "WLR_RENDERER": "pixman",
     }
     log = home / "sway.log"
-    process = _launch("sway", ["sway", "-c", str(config)], env, log, as_nobody=True)
+    process = launch(["sway", "-c", str(config)], env, log, as_nobody=True)
     compositor = Compositor("sway", process, runtime, "wayland-1", log, cleanup=[home])
     return _wait_ready(compositor)
 
