@@ -84,6 +84,7 @@ class IdleReporter:
         self._announced = False
         self._stall_limit = stall_limit
         self._busy_since: float | None = None
+        self._stuck_noted = False
         connection.on_connected(lambda: self._actions.put(Action.CONNECTED))
         connection.on_home_assistant_online(self._on_ha_online)
         connection.subscribe(self.topics.command, self._on_command)
@@ -104,12 +105,18 @@ class IdleReporter:
             self._locker.close()
 
     def healthy(self) -> bool:
-        """The worker runs and is not stuck in one action (a source call that hangs)."""
+        """The worker runs and is not stuck in one action (a source call that hangs): the
+        heartbeat stops then, and the service is restarted rather than reporting a frozen
+        state. Called from the heartbeat's thread."""
         busy_since = self._busy_since
         stuck = busy_since is not None and time.monotonic() - busy_since > self._stall_limit
-        if stuck:
+        if stuck and not self._stuck_noted:
             logger.error("The idle worker has been stuck for over %g s", self._stall_limit)
-        return self._thread.is_alive() and not stuck
+        self._stuck_noted = stuck
+        if not self._thread.is_alive():
+            logger.error("The idle worker thread is not running")
+            return False
+        return not stuck
 
     # ------------------------------------------- paho's thread: queue only
     def _on_command(self, message: mqtt.MQTTMessage) -> None:
