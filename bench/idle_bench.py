@@ -31,12 +31,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from idle_reporter.sources.evdev import EV_KEY, EV_SYN, pack_event
 from tests.idle_fakes.compositors import (
-    Compositor,
+    Desktop,
+    desktop_with_bus,
     missing_programs,
     start_kwin,
     start_mutter,
@@ -136,15 +138,9 @@ class Typist(threading.Thread):
         os.close(self.fd)
 
 
-def wayland_env(compositor: Compositor, desktop: str, bus: str | None = None) -> dict[str, str]:
-    env = {
-        "IDLE_SOURCE": "wayland",
-        "WAYLAND_DISPLAY": compositor.socket_name,
-        "XDG_RUNTIME_DIR": str(compositor.runtime_dir),
-        "XDG_SESSION_TYPE": "wayland",
-        "XDG_CURRENT_DESKTOP": desktop,
-    }
-    return env | ({"DBUS_SESSION_BUS_ADDRESS": bus} if bus else {})
+def desktop_env(session: dict[str, Any]) -> dict[str, str]:
+    """A Desktop's session settings as environment variables."""
+    return {name.upper(): str(value) for name, value in session.items()}
 
 
 def polled_desks(stack: contextlib.ExitStack, workdir: Path) -> dict[str, Desk]:
@@ -184,28 +180,24 @@ def compositor_desks(stack: contextlib.ExitStack, workdir: Path) -> dict[str, De
     """The event-driven sources, each under its real headless compositor."""
     desks: dict[str, Desk] = {}
     if not missing_programs("mutter"):
-        bus = DBusDaemon(workdir / "mutter" / "dbus")
-        address = bus.start()
-        stack.callback(bus.stop)
-        mutter = start_mutter(workdir / "mutter", address)
-        stack.callback(mutter.stop)
-        person = MutterInput(address)
+        mutter = stack.enter_context(desktop_with_bus(workdir / "mutter", start_mutter))
+        assert mutter.bus_address is not None
+        person = MutterInput(mutter.bus_address)
         stack.callback(person.close)
-        env = {"IDLE_SOURCE": "gnome", "DBUS_SESSION_BUS_ADDRESS": address}
+        env = {"IDLE_SOURCE": "gnome", "DBUS_SESSION_BUS_ADDRESS": mutter.bus_address}
         desks["gnome (mutter)"] = Desk(env, person.move_pointer)
     if not missing_programs("kwin_wayland"):
-        bus = DBusDaemon(workdir / "kwin" / "dbus")
-        address = bus.start()
-        stack.callback(bus.stop)
-        kwin = start_kwin(workdir / "kwin", address)
-        stack.callback(kwin.stop)
-        fake_input = KwinFakeInput(kwin)
+        kwin = stack.enter_context(desktop_with_bus(workdir / "kwin", start_kwin))
+        fake_input = KwinFakeInput(kwin.compositor)
         stack.callback(fake_input.close)
-        desks["wayland (KWin)"] = Desk(wayland_env(kwin, "KDE", address), fake_input.move_pointer)
+        env = {"IDLE_SOURCE": "wayland", **desktop_env(kwin.session(xdg_current_desktop="KDE"))}
+        desks["wayland (KWin)"] = Desk(env, fake_input.move_pointer)
     if not missing_programs("sway", "wtype", "setpriv"):
         sway = start_sway()
         stack.callback(sway.stop)
-        desks["wayland (sway)"] = Desk(wayland_env(sway, "sway"), lambda: wtype(sway))
+        session = Desktop(sway, None).session(xdg_current_desktop="sway")
+        env = {"IDLE_SOURCE": "wayland", **desktop_env(session)}
+        desks["wayland (sway)"] = Desk(env, lambda: wtype(sway))
     if len(desks) < 3:
         print("some compositors are not installed: bash scripts/system-packages.sh")
     return desks

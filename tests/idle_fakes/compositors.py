@@ -20,11 +20,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from idle_reporter.dbus import Bus
 from idle_reporter.errors import SourceUnavailableError
+from tests.idle_fakes.dbus_daemon import DBusDaemon
 from tests.idle_fakes.waits import eventually
 
 START_TIMEOUT = 20.0
@@ -229,3 +232,35 @@ def start_sway(home: Path | None = None) -> Compositor:
 
 def missing_programs(*programs: str) -> list[str]:
     return [program for program in programs if shutil.which(program) is None]
+
+
+@dataclass
+class Desktop:
+    """A running compositor and the session variables a reporter in it would see."""
+
+    compositor: Compositor
+    bus_address: str | None
+
+    def session(self, **overrides: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "wayland_display": self.compositor.socket_name,
+            "xdg_runtime_dir": self.compositor.runtime_dir,
+            "xdg_session_type": "wayland",
+        }
+        if self.bus_address is not None:
+            values["dbus_session_bus_address"] = self.bus_address
+        return values | overrides
+
+
+@contextlib.contextmanager
+def desktop_with_bus(
+    workdir: Path, start: Callable[[Path, str], Compositor], **activatable: str
+) -> Iterator[Desktop]:
+    """A private session bus, then the compositor on it; both always stopped."""
+    with contextlib.ExitStack() as stack:
+        bus = DBusDaemon(workdir / "dbus", activatable)
+        address = bus.start()
+        stack.callback(bus.stop)
+        compositor = start(workdir, address)
+        stack.callback(compositor.stop)
+        yield Desktop(compositor, address)

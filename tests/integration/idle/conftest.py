@@ -4,10 +4,8 @@ and session bus)."""
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,8 @@ import pytest
 
 from idle_reporter.settings import IdleSettings
 from tests.idle_fakes.compositors import (
-    Compositor,
+    Desktop,
+    desktop_with_bus,
     missing_programs,
     start_kwin,
     start_mutter,
@@ -98,44 +97,12 @@ def ha(probe: Probe) -> Probe:
 
 
 # ------------------------------------------------------------ real compositors
-@dataclass
-class Desktop:
-    """A running compositor and the session variables a reporter in it would see."""
-
-    compositor: Compositor
-    bus_address: str | None
-
-    def session(self, **overrides: Any) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "wayland_display": self.compositor.socket_name,
-            "xdg_runtime_dir": self.compositor.runtime_dir,
-            "xdg_session_type": "wayland",
-        }
-        if self.bus_address is not None:
-            values["dbus_session_bus_address"] = self.bus_address
-        return values | overrides
-
-
 def require_programs(*programs: str) -> None:
     missing = missing_programs(*programs)
     if missing:
         pytest.skip(
             f"{', '.join(missing)} not installed (bash scripts/system-packages.sh installs it)"
         )
-
-
-@contextlib.contextmanager
-def desktop_with_bus(
-    workdir: Path, start: Callable[[Path, str], Compositor], **activatable: str
-) -> Iterator[Desktop]:
-    """A private session bus, then the compositor on it; both always stopped."""
-    with contextlib.ExitStack() as stack:
-        bus = DBusDaemon(workdir / "dbus", activatable)
-        address = bus.start()
-        stack.callback(bus.stop)
-        compositor = start(workdir, address)
-        stack.callback(compositor.stop)
-        yield Desktop(compositor, address)
 
 
 # A desktop where org.gnome.ScreenSaver is activatable but its program is missing: the

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from idle_reporter.sources.gnome import GnomeSource
+from tests.idle_fakes.compositors import Desktop
 from tests.idle_fakes.desktop import FakeGnomeShell
 from tests.idle_fakes.desktop_input import MutterInput
 from tests.idle_fakes.waits import NextMessage, check_idle_then_input_wakes, eventually
-from tests.integration.idle.conftest import Desktop, ReporterFactory
+from tests.integration.idle.conftest import ReporterFactory
 from tests.support.probe import Probe
 
 STATE = "idle/desk/state"

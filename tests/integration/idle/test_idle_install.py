@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.idle_fakes.compositors import Desktop
 from tests.idle_fakes.reporter import HOST
-from tests.integration.idle.conftest import Desktop
 from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
 from tests.support.service_process import service_env

@@ -13,10 +13,10 @@ from idle_reporter.dbus import Bus
 from idle_reporter.settings import IdleSettings
 from idle_reporter.sources.auto import select_source
 from idle_reporter.sources.wayland import EXT_IDLE, KDE_IDLE, WaylandSource
-from tests.idle_fakes.compositors import start_kwin
+from tests.idle_fakes.compositors import Desktop, desktop_with_bus, start_kwin
 from tests.idle_fakes.desktop_input import KwinFakeInput
 from tests.idle_fakes.waits import NextMessage, check_idle_then_input_wakes
-from tests.integration.idle.conftest import Desktop, ReporterFactory, desktop_with_bus
+from tests.integration.idle.conftest import ReporterFactory
 from tests.support.probe import Probe
 
 STATE = "idle/desk/state"

@@ -11,10 +11,10 @@ import pytest
 from idle_reporter.settings import IdleSettings
 from idle_reporter.sources.auto import select_source
 from idle_reporter.sources.wayland import KDE_IDLE
-from tests.idle_fakes.compositors import start_sway
+from tests.idle_fakes.compositors import Desktop, start_sway
 from tests.idle_fakes.desktop_input import wtype
 from tests.idle_fakes.waits import NextMessage
-from tests.integration.idle.conftest import Desktop, ReporterFactory
+from tests.integration.idle.conftest import ReporterFactory
 from tests.support.probe import Probe
 
 STATE = "idle/desk/state"
