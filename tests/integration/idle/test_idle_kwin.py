@@ -15,6 +15,7 @@ from idle_reporter.sources.auto import select_source
 from idle_reporter.sources.wayland import EXT_IDLE, KDE_IDLE, WaylandSource
 from tests.idle_fakes.compositors import Desktop, desktop_with_bus, start_kwin
 from tests.idle_fakes.desktop_input import KwinFakeInput
+from tests.idle_fakes.inhibitor import check_video_keeps_the_desk_active
 from tests.idle_fakes.waits import NextMessage, check_idle_then_input_wakes
 from tests.integration.idle.conftest import ReporterFactory
 from tests.support.probe import Probe
@@ -106,3 +107,7 @@ def test_lock_screen_is_reported(
             ha.wait_for(LOCKED, payload=b"ON")
         finally:
             bus.close()
+
+
+def test_a_playing_video_keeps_the_desk_active(kwin: Desktop) -> None:
+    check_video_keeps_the_desk_active(kwin)

@@ -13,6 +13,7 @@ from idle_reporter.sources.auto import select_source
 from idle_reporter.sources.wayland import KDE_IDLE
 from tests.idle_fakes.compositors import Desktop, start_sway
 from tests.idle_fakes.desktop_input import wtype
+from tests.idle_fakes.inhibitor import check_video_keeps_the_desk_active
 from tests.idle_fakes.waits import NextMessage
 from tests.integration.idle.conftest import ReporterFactory
 from tests.support.probe import Probe
@@ -80,3 +81,7 @@ def test_compositor_going_away_is_unknown_then_picked_up_again(
         assert "wayland: connected to the desktop again" in caplog.text
     finally:
         second.stop()
+
+
+def test_a_playing_video_keeps_the_desk_active(sway: Desktop) -> None:
+    check_video_keeps_the_desk_active(sway)
