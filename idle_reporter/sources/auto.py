@@ -132,6 +132,8 @@ def plan(settings: IdleSettings) -> Plan:
     if not x11_ok:
         excluded.append(("x11", WAYLAND_X11_REASON))
     no_wayland = session.kind == "x11" or not settings.wayland_display
+    if no_wayland and "wayland" in order and session.kind != "x11":
+        excluded.append(("wayland", "WAYLAND_DISPLAY is not set"))
     order = [
         name
         for name in order

@@ -65,7 +65,11 @@ class CompositorConnection:
         self.registry = self.display.get_registry()
         self.registry.dispatcher["global"] = self._on_global
         self._stop_r, self._stop_w = os.pipe()
-        self.roundtrip()
+        try:
+            self.roundtrip()
+        except (SourceUnavailableError, SourceReadError):
+            self.close()
+            raise
 
     def _on_global(self, _registry: Any, name: int, interface: str, version: int) -> None:
         self.globals.setdefault(interface, (name, version))
@@ -145,15 +149,15 @@ class WaylandSource(EventSource):
 
     def connect(self) -> list[Loop]:
         compositor = CompositorConnection(self._socket())
+        self._compositor = compositor
         try:
             self.protocol = self._choose_protocol(compositor)
+            self._lock_loop = self._watch_lock()  # resets the snapshot: before any event
             self._notification = self._subscribe(compositor)
             compositor.roundtrip()
         except (SourceUnavailableError, SourceReadError):
-            compositor.close()
+            self.disconnect()
             raise
-        self._compositor = compositor
-        self._lock_loop = self._watch_lock()
         loops: list[Loop] = [compositor.run]
         if self._lock_loop is not None:
             loops.append(self._run_lock_loop)
