@@ -5,11 +5,12 @@ mutter's RemoteDesktop, and gnome-shell's lock screen and gnome-session's inhibi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from idle_reporter.sources.gnome import GnomeSource
-from tests.idle_fakes.compositors import Desktop
+from tests.idle_fakes.compositors import Desktop, desktop_with_bus, start_mutter
 from tests.idle_fakes.desktop import FakeGnomeShell
 from tests.idle_fakes.desktop_input import MutterInput
 from tests.idle_fakes.waits import NextMessage, check_idle_then_input_wakes, eventually
@@ -87,3 +88,19 @@ def test_lock_screen_and_inhibitors_from_gnome_shell(
     idle.wait()
     shell.set_locked(True)
     ha.wait_for(LOCKED, payload=b"ON")
+
+
+def test_mutter_exiting_is_reported_as_unknown(
+    tmp_path: Path, ha: Probe, reporter_factory: ReporterFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mutter of its own; the session bus outlives it, as when GNOME Shell crashes."""
+    with desktop_with_bus(tmp_path / "mutter", start_mutter) as desktop:
+        reporter_factory(idle_source="gnome", **desktop.session())
+        ha.wait_until(
+            lambda: [m.text for m in ha.on_topic(STATE)][-1:] in (["active"], ["idle"]),
+            what="a first state",
+        )
+        unknown = NextMessage(ha, STATE, b"unknown")
+        desktop.compositor.stop()
+        unknown.wait()
+    assert "Mutter left the session bus" in caplog.text
