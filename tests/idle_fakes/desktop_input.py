@@ -63,14 +63,14 @@ class MutterInput:
 
 def _fake_input_module() -> ModuleType:
     """The protocol's binding, generated from the system's XML into a temporary module."""
-    output = Path(tempfile.mkdtemp(prefix="idle-fake-input-"))
     protocol = Protocol.parse_file(str(FAKE_INPUT_XML))
-    protocol.output(str(output), {iface.name: protocol.name for iface in protocol.interface})
-    path = output / f"{protocol.name.replace('-', '_')}.py"
-    spec = importlib.util.spec_from_file_location("idle_tests_fake_input", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory(prefix="idle-fake-input-") as output:
+        protocol.output(output, {iface.name: protocol.name for iface in protocol.interface})
+        path = Path(output) / f"{protocol.name.replace('-', '_')}.py"
+        spec = importlib.util.spec_from_file_location("idle_tests_fake_input", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     return module
 
 
