@@ -60,6 +60,7 @@ docs: venv
 bench: venv system-packages
 	$(BIN)/python bench/core_bench.py
 	$(BIN)/python bench/sonos_bench.py
+	$(BIN)/python bench/clip_bench.py
 	$(BIN)/python bench/idle_bench.py
 
 # Seconds to healthy, image sizes and memory of the real stack (needs Docker and root).

@@ -13,9 +13,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from idle_reporter.errors import SourceUnavailableError
 from mqtt_service.config import MqttSettings
 
-SourceName = Literal["auto", "logind", "gnome", "kde", "x11", "evdev", "file"]
+SourceName = Literal["auto", "wayland", "logind", "gnome", "kde", "x11", "evdev", "file"]
+WaylandProtocol = Literal["auto", "ext_idle_notifier_v1", "org_kde_kwin_idle"]
 
 DEFAULT_SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket"
 DEFAULT_INPUT_DEVICES = "/dev/input/event*"
@@ -47,22 +49,24 @@ class IdleSettings(MqttSettings):
     idle_source: SourceName = Field(
         default="auto",
         description=(
-            "Where the idle time comes from: auto, logind, gnome, kde, x11, evdev or file "
-            '(see "Sources" in README.md).'
+            "Where the idle time comes from: auto, wayland, gnome, kde, logind, x11, evdev "
+            "or file. auto picks by session type and by what answers, and logs why."
         ),
     )
     idle_threshold: float = Field(
-        default=300.0,
-        gt=0,
-        description="Seconds without input before the computer counts as idle.",
+        default=300.0, gt=0, description="Seconds without input before the desk is idle."
     )
     idle_poll_interval: float = Field(
-        default=5.0, gt=0, le=3600, description="Seconds between two looks at the source."
+        default=5.0,
+        gt=0,
+        le=3600,
+        description=(
+            "Seconds between reads of a polled source (x11, kde, logind, evdev, file). "
+            "Event-driven sources (wayland, gnome) report changes at once instead."
+        ),
     )
     idle_report_interval: float = Field(
-        default=60.0,
-        gt=0,
-        description="Seconds between two idle_seconds reports while the idle time grows.",
+        default=60.0, gt=0, description="At most this often, publish a changed idle_seconds."
     )
     idle_unknown_after: float | None = Field(
         default=None,
@@ -90,7 +94,14 @@ class IdleSettings(MqttSettings):
     )
     idle_input_devices: str = Field(
         default=DEFAULT_INPUT_DEVICES,
-        description="Input devices for IDLE_SOURCE=evdev: paths or glob patterns, comma-separated.",
+        description="For `evdev`: comma-separated device paths or globs.",
+    )
+    idle_wayland_protocol: WaylandProtocol = Field(
+        default="auto",
+        description=(
+            "For `wayland`: auto (ext_idle_notifier_v1, else org_kde_kwin_idle), or force "
+            "ext_idle_notifier_v1 or org_kde_kwin_idle."
+        ),
     )
     idle_ha_birth_delay: float = Field(
         default=5.0,
@@ -104,38 +115,25 @@ class IdleSettings(MqttSettings):
 
     # Standard variables of the desktop session, passed into the container as they are.
     dbus_system_bus_address: str = Field(
-        default=DEFAULT_SYSTEM_BUS,
-        description="The system D-Bus (IDLE_SOURCE=logind, the `lock` command).",
+        default=DEFAULT_SYSTEM_BUS, description="The system bus (logind, the lock command)."
     )
     dbus_session_bus_address: str | None = Field(
         default=None,
-        description=(
-            "The desktop user's session bus (IDLE_SOURCE=gnome or kde). Default: "
-            "unix:path=$XDG_RUNTIME_DIR/bus."
-        ),
+        description="The desktop session's bus (default: $XDG_RUNTIME_DIR/bus).",
     )
-    display: str | None = Field(default=None, description="The X display (IDLE_SOURCE=x11).")
+    display: str | None = Field(default=None, description="The X11 display, for `x11`.")
     wayland_display: str | None = Field(
         default=None,
-        description="The desktop session's Wayland display; guides IDLE_SOURCE=auto.",
+        description="The Wayland socket, a name in XDG_RUNTIME_DIR or a path, for `wayland`.",
     )
     xdg_session_type: str | None = Field(
-        default=None,
-        description=(
-            "The desktop session's type (x11, wayland); guides IDLE_SOURCE=auto, which never "
-            "uses X11 under Wayland."
-        ),
+        default=None, description="wayland or x11: decides the order `auto` tries sources in."
     )
     xdg_current_desktop: str | None = Field(
-        default=None,
-        description="The desktop session's desktop (GNOME, KDE, ...); guides IDLE_SOURCE=auto.",
+        default=None, description="GNOME, KDE, sway, ...: decides the order of `auto` too."
     )
     xdg_runtime_dir: Path | None = Field(
-        default=None,
-        description=(
-            "The desktop user's runtime directory, where the session bus and the default "
-            "state file are."
-        ),
+        default=None, description="The user's runtime directory (sockets, the state file)."
     )
 
     @field_validator("idle_source", mode="before")
@@ -178,6 +176,21 @@ class IdleSettings(MqttSettings):
             return self.dbus_session_bus_address
         runtime = self.xdg_runtime_dir or Path(f"/run/user/{os.getuid()}")
         return f"unix:path={runtime / 'bus'}"
+
+    @property
+    def wayland_socket(self) -> Path:
+        """WAYLAND_DISPLAY as a path: absolute as it is, else inside XDG_RUNTIME_DIR.
+        Raises SourceUnavailableError when the session names no socket."""
+        if not self.wayland_display:
+            raise SourceUnavailableError("WAYLAND_DISPLAY is not set (not a Wayland session)")
+        path = Path(self.wayland_display)
+        if path.is_absolute():
+            return path
+        if self.xdg_runtime_dir is None:
+            raise SourceUnavailableError(
+                f"WAYLAND_DISPLAY={self.wayland_display} needs XDG_RUNTIME_DIR"
+            )
+        return self.xdg_runtime_dir / path
 
     @property
     def state_file(self) -> Path | None:

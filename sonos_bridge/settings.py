@@ -7,10 +7,12 @@ the variable (through `load_settings_or_exit`), never later in the middle of a r
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mqtt_service.config import MqttSettings
+from sonos_bridge.sounds.names import SOUND_NAME
 
 KNOWN_ENGINES = ("gtts", "espeak")
 
@@ -170,3 +172,70 @@ class SonosSettings(MqttSettings):
     @property
     def cache_max_bytes(self) -> int:
         return int(self.cache_max_mb * 1024 * 1024)
+
+    # --- Audio clips, chimes and sounds as announcements --------------------------------
+    sonos_clip_mode: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description=(
+            "How announcements play. auto: as an audio clip mixed over whatever plays on "
+            "speakers that offer it (Sonos S2), else by taking over the group and restoring "
+            "it afterwards; always: audio clips only (a speaker without them fails the "
+            'request); never: always take over. A request\'s "mode" (auto, clip, takeover) '
+            "overrides it."
+        ),
+    )
+    sonos_clip_deny_models: str = Field(
+        default="Play:1",
+        description=(
+            "Comma-separated Sonos model names that never get audio clips and take over "
+            "instead (a Play:1 pauses its whole group for about 3 s per clip); none allows "
+            "every model."
+        ),
+    )
+    sounds_dir: Path | None = Field(
+        default=None,
+        description=(
+            'Folder of sound files (name.mp3 or name.wav) that a request plays with {"sound": '
+            '"name"} or as its chime; mount it as a volume. Unset: no named sounds.'
+        ),
+    )
+    chime_sound: str | None = Field(
+        default=None,
+        description=(
+            "Name of a sound in SOUNDS_DIR played before speech when a request asks for "
+            '"chime": true. Unset: the speaker\'s built-in chime in clip mode and the '
+            "bridge's own two-tone chime in takeover mode."
+        ),
+    )
+    sound_max_mb: float = Field(
+        default=10.0,
+        gt=0,
+        le=200,
+        description="Largest sound accepted from SOUNDS_DIR or a sound_url, in MB.",
+    )
+    sound_fetch_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Seconds a sound_url download may take in all before it is refused.",
+    )
+
+    @field_validator("chime_sound")
+    @classmethod
+    def _chime_is_a_sound(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("sounds_dir") is None:
+            raise ValueError("names a sound in SOUNDS_DIR: set SOUNDS_DIR too")
+        if not SOUND_NAME.fullmatch(value):
+            raise ValueError("is not a sound name (letters, digits, space, _ and -)")
+        return value
+
+    @property
+    def clip_deny_models(self) -> tuple[str, ...]:
+        names = (name.strip() for name in self.sonos_clip_deny_models.split(","))
+        return tuple(name for name in names if name and name.casefold() != "none")
+
+    @property
+    def sound_max_bytes(self) -> int:
+        return int(self.sound_max_mb * 1024 * 1024)
