@@ -10,7 +10,7 @@ re-publishes to the same topic and HA keeps the entity, its id and the automatio
 use it. Configs are retained, re-sent when HA announces it (re)started, and removed for
 speakers that are gone (see `mqtt_service.discovery_publisher`).
 
-Bridges before 0.2 keyed the topic by the speaker's name and kept no record of what they
+Earlier bridges keyed the topic by the speaker's name and kept no record of what they
 published. On the first start without a record, the configs under the names' slugs are
 cleared before the UID-keyed ones go out: HA removes each entity and creates it again
 from the new config, with the same entity id (it is built from the names).

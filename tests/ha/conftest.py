@@ -151,8 +151,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     sonos = FakeSonosSystem(speed=SPEED, first_host=FIRST_HOST)
     started: list[Any] = []
     try:
+        started.append(home_assistant)  # stopped even if it never reports being up
         home_assistant.start(watcher)  # first, as on a server whose services start later
-        started.append(home_assistant)
         bridge = _start_bridge(root, broker, sonos)
         started.append(bridge)
         desktop_file = root / "idle-state"

@@ -85,7 +85,7 @@ def test_send_message_speaks_any_text(stack: Stack, text: str) -> None:
 
 
 def test_an_upgrade_from_name_keyed_topics_keeps_the_entity_id(stack: Stack) -> None:
-    """Bridges before 0.2 published under the speaker's name. The first start of this one,
+    """Earlier bridges published under the speaker's name. The first start of this one,
     while Home Assistant runs, moves the entity to the UID-keyed topic; its id stays."""
     kitchen = stack.sonos["Kitchen"]
     topic = discovery_topic(kitchen)

@@ -269,7 +269,7 @@ def test_speakers_list_and_home_assistant_discovery(
     listener.wait_for(f"homeassistant/notify/sonos_bridge/{living_room.uid.lower()}/config")
     listener.publish("homeassistant/status", "online")
     listener.wait_for(topic, count=2)
-    # Home Assistant's notify entity sends the plain text to the command topic.
+    # Plain text on the command topic is spoken too (Home Assistant sends JSON).
     listener.publish(config["command_topic"], "From Home Assistant")
     listener.wait_for("sonos/result")
     assert results(listener)[0]["status"] == "played"
