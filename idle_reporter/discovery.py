@@ -3,76 +3,85 @@
 Topics are `<prefix>/<component>/idle_reporter/<host>_<object>/config`, the subtree the
 broker's ACL grants this service. No `expire_after`: the state is retained and the last
 will marks a dead reporter unavailable. Entities this source cannot feed (the lock state)
-and every entity when HA_DISCOVERY is off are removed with an empty retained config.
+and every entity when HA_DISCOVERY is off are removed with an empty retained config;
+those of a host name used before are removed through the publisher's record.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from importlib import metadata
-from typing import Any
 
 from idle_reporter.publisher import Topics
 from mqtt_service import discovery as ha
-
-logger = logging.getLogger(__name__)
 
 NODE_ID = "idle_reporter"
 # Map anything but the two states (`unknown`) to HA's "None", i.e. the unknown state.
 OCCUPANCY_TEMPLATE = "{{ value if value in ('active', 'idle') else 'None' }}"
 
 
-def _version() -> str:
-    try:
-        return metadata.version("mqtt-home-voice")
-    except metadata.PackageNotFoundError:
-        return "0"
+class BinarySensorConfig(ha.EntityConfig):
+    state_topic: str
+    payload_on: str
+    payload_off: str
 
 
-@dataclass(frozen=True)
+class OccupancyConfig(BinarySensorConfig):
+    device_class: str
+    value_template: str
+
+
+class LockedConfig(BinarySensorConfig):
+    icon: str
+
+
+class SensorConfig(ha.EntityConfig):
+    state_topic: str
+    device_class: str
+    unit_of_measurement: str
+    state_class: str
+
+
+@dataclass(frozen=True, slots=True)
 class Entity:
     component: str
     object_id: str
-    config: dict[str, Any] | None
+    config: ha.EntityConfig | None
 
 
 def entities(
     topics: Topics, host: str, discovery_prefix: str, *, knows_locked: bool, enabled: bool
-) -> dict[str, dict[str, Any] | None]:
+) -> dict[str, ha.EntityConfig | None]:
     """Discovery topic -> config (None: remove the entity)."""
     slug = ha.slugify(host)
-    device = ha.device(f"idle_reporter_{slug}", host, "Idle reporter", _version())
-    common: dict[str, Any] = {
-        "availability": ha.availability(topics.status),
-        "device": device,
-        "qos": 1,
-        "origin": {"name": "mqtt-home-voice idle_reporter", "sw_version": _version()},
-    }
-    occupancy: dict[str, Any] = {
-        **common,
-        "name": "Occupancy",
-        "unique_id": f"idle_reporter_{slug}_occupancy",
+    device = ha.device(f"{NODE_ID}_{slug}", host, "Idle reporter")
+
+    def base(name: str, object_id: str) -> ha.EntityConfig:
+        return ha.entity_base(
+            NODE_ID,
+            name=name,
+            unique_id=f"{NODE_ID}_{slug}_{object_id}",
+            status_topic=topics.status,
+            device_info=device,
+        )
+
+    occupancy: OccupancyConfig = {
+        **base("Occupancy", "occupancy"),
         "state_topic": topics.state,
         "device_class": "occupancy",
         "payload_on": "active",
         "payload_off": "idle",
         "value_template": OCCUPANCY_TEMPLATE,
     }
-    idle_time: dict[str, Any] = {
-        **common,
-        "name": "Idle time",
-        "unique_id": f"idle_reporter_{slug}_idle_seconds",
+    idle_time: SensorConfig = {
+        **base("Idle time", "idle_seconds"),
         "state_topic": topics.idle_seconds,
         "device_class": "duration",
         "unit_of_measurement": "s",
         "state_class": "measurement",
     }
     # No device_class: HA's `lock` class means "on = unlocked", the opposite of this topic.
-    locked: dict[str, Any] = {
-        **common,
-        "name": "Locked",
-        "unique_id": f"idle_reporter_{slug}_locked",
+    locked: LockedConfig = {
+        **base("Locked", "locked"),
         "state_topic": topics.locked,
         "payload_on": "ON",
         "payload_off": "OFF",

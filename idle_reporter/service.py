@@ -30,8 +30,8 @@ from idle_reporter.settings import IdleSettings
 from idle_reporter.sleepwatch import SleepWatch
 from idle_reporter.sources.auto import SourceFactory, build_source, select_source
 from idle_reporter.sources.base import IdleSource
-from mqtt_service import discovery as ha
 from mqtt_service.connection import MqttConnection
+from mqtt_service.discovery_publisher import DiscoveryPublisher
 
 if TYPE_CHECKING:
     from idle_reporter.sources.logind import SessionLocker
@@ -69,6 +69,7 @@ class IdleReporter:
         self.topics = Topics(settings.topic_prefix)
         self.detector = Detector(settings.idle_threshold, settings.unknown_after)
         self.publisher = StatePublisher(connection, self.topics, settings.idle_report_interval)
+        self.discovery = DiscoveryPublisher(connection)
         self.source: IdleSource | None = None
         self._source_factory = source_factory
         self._locker: SessionLocker | None = None  # created on the first `lock`
@@ -227,8 +228,7 @@ class IdleReporter:
             knows_locked=self.source is not None and self.source.knows_locked,
             enabled=settings.ha_discovery,
         )
-        for topic, config in configs.items():
-            ha.publish_config(self.connection, topic, config)
+        self.discovery.publish(configs)
         logger.info(
             "Home Assistant discovery %s for %s",
             "published" if settings.ha_discovery else "removed (HA_DISCOVERY is off)",

@@ -119,6 +119,17 @@ class MqttSettings(BaseSettings):
         min_length=1,
         description="Home Assistant's discovery prefix (as set in its MQTT integration).",
     )
+    ha_birth_topic: str = Field(
+        default="homeassistant/status",
+        min_length=1,
+        pattern=r"^[^+#]+$",
+        description=(
+            "Topic of Home Assistant's birth message (its MQTT integration's \"Birth message\" "
+            "option): on `online` there, discovery and states are sent again. Independent of "
+            "HA_DISCOVERY_PREFIX, as in Home Assistant; with the stack's broker, change the "
+            "services' `homeassistant/status` lines in mosquitto/config/acl too."
+        ),
+    )
     health_interval: float = Field(
         default=DEFAULT_INTERVAL,
         gt=0,

@@ -64,7 +64,7 @@ class MqttConnection:
         self.settings = settings
         self.service_name = service_name
         self.availability_topic = f"{base_topic}/status"
-        self.ha_status_topic = f"{settings.ha_discovery_prefix}/status"
+        self.ha_status_topic = settings.ha_birth_topic
         self._identity: ClientIdentity = resolve_client_id(
             service_name, settings.state_dir, settings.mqtt_client_id
         )

@@ -1,38 +1,52 @@
 """Home Assistant MQTT discovery: one `notify` entity per speaker.
 
-HA's MQTT notify entity publishes the message text to its command topic, which is the
-bridge's `<base>/tts/<speaker>`, so "notify.send_message" makes the speaker talk.
-Configs are retained and re-sent when HA announces it (re)started; speakers that
-disappeared get an empty config, which removes their entity.
+HA's MQTT notify entity renders its `command_template` with the message as `value` and
+publishes the result to the command topic, the bridge's `<base>/tts/<speaker>`. The
+template wraps the message as a JSON request, so any text is spoken as text: a message
+that starts with `{` or `[` ("[Alert] door open") would otherwise be parsed as JSON.
+
+The discovery topic is keyed by the speaker's UID: a speaker renamed in the Sonos app
+re-publishes to the same topic and HA keeps the entity, its id and the automations that
+use it. Configs are retained, re-sent when HA announces it (re)started, and removed for
+speakers that are gone (see `mqtt_service.discovery_publisher`).
+
+Earlier bridges keyed the topic by the speaker's name and kept no record of what they
+published. On the first start without a record, the configs under the names' slugs are
+cleared before the UID-keyed ones go out: HA removes each entity and creates it again
+from the new config, with the same entity id (it is built from the names).
+
+Threads: `publish` runs on paho's network thread (connect and birth hooks) and on the
+bridge's speaker-refresh thread; the shared publisher serialises it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from importlib import metadata
-from typing import Any
+from typing import Literal
 
 from mqtt_service.connection import MqttConnection
 from mqtt_service.discovery import (
-    availability,
+    EntityConfig,
     device,
     discovery_topic,
-    publish_config,
+    entity_base,
     slugify,
 )
+from mqtt_service.discovery_publisher import DiscoveryPublisher
 from sonos_bridge.speakers import Speaker
 
 logger = logging.getLogger(__name__)
 
 NODE_ID = "sonos_bridge"
+# HA's `to_json` filter escapes quotes and keeps non-ASCII text as UTF-8.
+COMMAND_TEMPLATE = '{{ {"text": value} | to_json }}'
 
 
-def _version() -> str:
-    try:
-        return metadata.version("mqtt-home-voice")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+class NotifyConfig(EntityConfig):
+    command_topic: str
+    command_template: str
+    retain: Literal[False]
+    icon: str
 
 
 def command_topic(base_topic: str, name: str) -> str:
@@ -44,46 +58,50 @@ def command_topic(base_topic: str, name: str) -> str:
     return f"{base_topic}/tts/{level}"
 
 
-def notify_config(speaker: Speaker, base_topic: str, status_topic: str) -> dict[str, Any]:
+def notify_config(speaker: Speaker, base_topic: str, status_topic: str) -> NotifyConfig:
+    base = entity_base(
+        NODE_ID,
+        name="Announce",
+        unique_id=f"{NODE_ID}_{speaker.uid}_notify",
+        status_topic=status_topic,
+        device_info=device(
+            f"{NODE_ID}_{speaker.uid}", speaker.name, "Sonos speaker via sonos_bridge"
+        ),
+    )
     return {
-        "name": "Announce",
-        "unique_id": f"{NODE_ID}_{speaker.uid}_notify",
+        **base,
         "command_topic": command_topic(base_topic, speaker.name),
-        "availability": availability(status_topic),
-        "qos": 1,
+        "command_template": COMMAND_TEMPLATE,
         "retain": False,
         "icon": "mdi:bullhorn",
-        "device": device(
-            f"{NODE_ID}_{speaker.uid}", speaker.name, "Sonos speaker via sonos_bridge", _version()
-        ),
     }
 
 
-class DiscoveryPublisher:
-    """Keeps HA's entities in line with the known speakers."""
+class SpeakerDiscovery:
+    """Keeps HA's notify entities in line with the known speakers."""
 
     def __init__(self, connection: MqttConnection, prefix: str, base_topic: str) -> None:
         self._connection = connection
         self._prefix = prefix
         self._base_topic = base_topic
-        self._published: dict[str, str] = {}  # topic -> speaker uid
-        self._lock = threading.Lock()
+        self._publisher = DiscoveryPublisher(connection)
+        self._clear_name_keyed = not self._publisher.had_record
 
     def topic_for(self, speaker: Speaker) -> str:
-        return discovery_topic(self._prefix, "notify", NODE_ID, speaker.name)
+        return discovery_topic(self._prefix, "notify", NODE_ID, speaker.uid)
 
     def publish(self, speakers: list[Speaker]) -> None:
         status = self._connection.availability_topic
-        with self._lock:
-            current: dict[str, str] = {}
-            for speaker in speakers:
-                topic = self.topic_for(speaker)
-                publish_config(
-                    self._connection, topic, notify_config(speaker, self._base_topic, status)
-                )
-                current[topic] = speaker.uid
-            for topic in set(self._published) - set(current):
-                logger.info("Removing the Home Assistant entity at %s", topic)
-                publish_config(self._connection, topic, None)
-            self._published = current
+        configs: dict[str, EntityConfig | None] = {}
+        if self._clear_name_keyed:
+            configs |= {
+                discovery_topic(self._prefix, "notify", NODE_ID, speaker.name): None
+                for speaker in speakers
+            }
+            self._clear_name_keyed = not speakers
+        configs |= {
+            self.topic_for(speaker): notify_config(speaker, self._base_topic, status)
+            for speaker in speakers
+        }
+        self._publisher.publish(configs)
         logger.info("Published Home Assistant discovery for %d speakers", len(speakers))

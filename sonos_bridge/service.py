@@ -16,7 +16,7 @@ from mqtt_service.connection import MqttConnection
 from sonos_bridge.announcement import Announcement, Rejection, ReplyTo, parse_announcement
 from sonos_bridge.audio_server import AudioServer
 from sonos_bridge.errors import RequestError, UnknownSpeakerError
-from sonos_bridge.ha_discovery import DiscoveryPublisher
+from sonos_bridge.ha_discovery import SpeakerDiscovery
 from sonos_bridge.playback import Job, PlaybackManager, PlaybackOptions
 from sonos_bridge.results import Result, ResultPublisher, elapsed_ms
 from sonos_bridge.settings import SonosSettings
@@ -78,7 +78,7 @@ class BridgeService:
         )
         self.playback = PlaybackManager(self.registry.members_of, self.audio.url_for, self.options)
         self.results = ResultPublisher(self.connection, f"{self.base_topic}/result")
-        self.discovery = DiscoveryPublisher(
+        self.discovery = SpeakerDiscovery(
             self.connection, settings.ha_discovery_prefix, self.base_topic
         )
         self._stop = threading.Event()
@@ -156,8 +156,8 @@ class BridgeService:
         self._publish_discovery()
 
     def _publish_discovery(self) -> None:
-        if self.settings.ha_discovery:
-            self.discovery.publish(self.registry.all())
+        """With HA_DISCOVERY off, entities published earlier are removed."""
+        self.discovery.publish(self.registry.all() if self.settings.ha_discovery else [])
 
     # ------------------------------------------------------------- requests
     def _on_request(self, message: mqtt.MQTTMessage) -> None:

@@ -225,6 +225,11 @@ class FakeHousehold:
         with self._lock:
             self.speakers.append(speaker)
 
+    def remove(self, speaker: FakeSpeaker) -> None:
+        """Take a speaker out of the topology, as unplugging it for good does."""
+        with self._lock:
+            self.speakers.remove(speaker)
+
     def group(self, coordinator: FakeSpeaker, *members: FakeSpeaker) -> None:
         """Put `members` in `coordinator`'s group, as the Sonos app's Group button does."""
         for member in members:

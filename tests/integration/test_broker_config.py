@@ -58,3 +58,26 @@ def test_acl_keeps_each_service_in_its_own_topics(
     topics = {m.topic for m in listener.messages}
     assert "idle/desk/state" not in topics
     assert "homeassistant/binary_sensor/idle_reporter/x/config" not in topics
+
+
+def test_home_assistant_may_clear_the_services_discovery_configs_and_nothing_more(
+    broker: MosquittoBroker, probe_factory: object
+) -> None:
+    """Deleting an entity in Home Assistant publishes an empty retained config."""
+    configs = {
+        "sonos_bridge": "homeassistant/notify/sonos_bridge/rincon_1/config",
+        "idle_reporter": "homeassistant/binary_sensor/idle_reporter/desk_occupancy/config",
+    }
+    for user, topic in configs.items():
+        service: Probe = probe_factory(user)  # type: ignore[operator]
+        service.publish(topic, "{}", retain=True)
+    home_assistant: Probe = probe_factory()  # type: ignore[operator]
+    for topic in configs.values():
+        home_assistant.publish(topic, "", retain=True)
+    home_assistant.publish("homeassistant/notify/other/x/config", "{}", retain=True)
+    home_assistant.publish("sonos/result", "forged", retain=True)
+    late: Probe = probe_factory()  # type: ignore[operator]
+    late.subscribe("#")
+    late.publish("homeassistant/status", "online")  # arrives after every retained message
+    late.wait_for("homeassistant/status")
+    assert {m.topic for m in late.messages if m.retain} == set()

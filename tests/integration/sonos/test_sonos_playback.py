@@ -250,7 +250,7 @@ def test_speakers_list_and_home_assistant_discovery(
     sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe, broker: MosquittoBroker
 ) -> None:
     kitchen = sonos.add("Kitchen")
-    sonos.add("Living Room")
+    living_room = sonos.add("Living Room")
     bridge_factory()
     speakers = json.loads(listener.wait_for("sonos/speakers")[0].payload)
     assert {s["name"] for s in speakers} == {"Kitchen", "Living Room"}
@@ -260,16 +260,16 @@ def test_speakers_list_and_home_assistant_discovery(
         assert late.wait_for("sonos/speakers")[0].retain
     finally:
         late.close()
-    topic = "homeassistant/notify/sonos_bridge/kitchen/config"
+    topic = f"homeassistant/notify/sonos_bridge/{kitchen.uid.lower()}/config"
     config = json.loads(listener.wait_for(topic)[0].payload)
     assert config["command_topic"] == "sonos/tts/Kitchen"
     assert config["availability"][0]["topic"] == "sonos/status"
     assert config["unique_id"] == f"sonos_bridge_{kitchen.uid}_notify"
     assert config["qos"] == 1 and config["device"]["name"] == "Kitchen"
-    listener.wait_for("homeassistant/notify/sonos_bridge/living_room/config")
+    listener.wait_for(f"homeassistant/notify/sonos_bridge/{living_room.uid.lower()}/config")
     listener.publish("homeassistant/status", "online")
     listener.wait_for(topic, count=2)
-    # Home Assistant's notify entity sends the plain text to the command topic.
+    # Plain text on the command topic is spoken too (Home Assistant sends JSON).
     listener.publish(config["command_topic"], "From Home Assistant")
     listener.wait_for("sonos/result")
     assert results(listener)[0]["status"] == "played"
