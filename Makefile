@@ -19,7 +19,7 @@ $(BIN)/activate:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[sonos,idle,dev]'
+	$(BIN)/pip install --quiet -e '.[sonos,piper,idle,dev]'
 	touch $@
 
 venv: $(VENV)/.installed

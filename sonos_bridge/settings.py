@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from mqtt_service.config import MqttSettings
 
-KNOWN_ENGINES = ("gtts", "espeak")
+KNOWN_ENGINES = ("piper", "gtts", "espeak")
 
 
 class SonosSettings(MqttSettings):
@@ -33,6 +33,31 @@ class SonosSettings(MqttSettings):
     tts_engines: str = "gtts,espeak"
     tts_lang: str = Field(default="en", min_length=1)
     tts_timeout: float = Field(default=10.0, gt=0, le=120)
+    tts_online_deadline: float = Field(
+        default=1.5,
+        ge=0,
+        le=120,
+        description=(
+            "Seconds an online engine (gtts) may take before the next engine in TTS_ENGINES "
+            "speaks instead; the online clip still lands in the cache for next time. "
+            "0 never waits for it."
+        ),
+    )
+    piper_voices_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Directory of Piper voices (each a NAME.onnx with its NAME.onnx.json); the voices "
+            "the image ships are always available too. Read once at start."
+        ),
+    )
+    piper_voice: str | None = Field(
+        default=None,
+        description=(
+            "Name of the preferred Piper voice (file name without .onnx, e.g. "
+            "en_US-joe-medium) for its language; other languages use the first voice "
+            "that speaks them."
+        ),
+    )
     tts_max_chars: int = Field(default=1000, ge=1, le=100_000)
     http_port: int = Field(default=8095, ge=0, le=65535)
     http_bind: str = "0.0.0.0"
@@ -45,11 +70,21 @@ class SonosSettings(MqttSettings):
     def _known_engines(cls, value: str) -> str:
         names = [name.strip().lower() for name in value.split(",") if name.strip()]
         if not names:
-            raise ValueError("name at least one engine (gtts, espeak)")
+            raise ValueError(f"name at least one engine ({', '.join(KNOWN_ENGINES)})")
         unknown = [name for name in names if name not in KNOWN_ENGINES]
         if unknown:
-            raise ValueError(f"unknown engine {unknown[0]!r}; choose from gtts, espeak")
+            raise ValueError(
+                f"unknown engine {unknown[0]!r}; choose from {', '.join(KNOWN_ENGINES)}"
+            )
         return ",".join(names)
+
+    @field_validator("piper_voice")
+    @classmethod
+    def _voice_name(cls, value: str | None) -> str | None:
+        name = (value or "").strip().removesuffix(".onnx")
+        if "/" in name or "\\" in name:
+            raise ValueError("a voice name, not a path (put the file in PIPER_VOICES_DIR)")
+        return name or None
 
     @field_validator("sonos_base_topic")
     @classmethod
