@@ -43,11 +43,14 @@ bench: venv system-packages
 	$(BIN)/python bench/core_bench.py
 	$(BIN)/python bench/sonos_bench.py
 	$(BIN)/python bench/idle_bench.py
+	$(BIN)/python bench/tts_bench.py
 
-# Seconds to healthy, image sizes and memory of the real stack (needs Docker and root).
+# Seconds to healthy, image sizes and memory of the real stack, and of the bridge's slim
+# and Piper images side by side (needs Docker and root).
 bench-stack: venv
 	bash scripts/system-packages.sh --docker
 	bash bench/stack_bench.sh
+	bash bench/tts_images.sh
 
 e2e: venv
 	bash scripts/system-packages.sh --docker

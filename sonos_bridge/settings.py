@@ -30,7 +30,14 @@ class SonosSettings(MqttSettings):
     sonos_play_margin: float = Field(default=10.0, ge=0, le=600)
     # How often the end of a clip is polled (GetTransportInfo) while it plays.
     sonos_poll_interval: float = Field(default=0.25, ge=0.005, le=5)
-    tts_engines: str = "gtts,espeak"
+    tts_engines: str = Field(
+        default="piper,gtts,espeak",
+        description=(
+            "Engines in the order tried: piper (natural voice computed here; left out in "
+            "the slim image), gtts (Google, online), espeak (espeak-ng, robotic, offline). "
+            "A language an engine cannot speak goes to the next."
+        ),
+    )
     tts_lang: str = Field(default="en", min_length=1)
     tts_timeout: float = Field(default=10.0, gt=0, le=120)
     tts_online_deadline: float = Field(

@@ -20,6 +20,7 @@ from gtts.lang import tts_langs
 
 from sonos_bridge.errors import EngineError
 from sonos_bridge.tts.lame import start_lame
+from sonos_bridge.tts.piper_engine import PiperEngine, piper_installed
 from sonos_bridge.tts.voices import load_catalog
 
 logger = logging.getLogger(__name__)
@@ -221,13 +222,10 @@ def _piper_engine(
     timeout: float, voices_dir: Path | None, preferred: str | None, default_lang: str
 ) -> Engine | None:
     """The Piper engine, or None (said once) when the image or the voices rule it out."""
-    try:
-        from sonos_bridge.tts.piper_engine import PiperEngine
-    except ImportError as exc:
-        logger.warning(
-            "TTS_ENGINES names piper but piper-tts is not installed (%s): this is the slim "
-            "image; the other engines speak instead",
-            exc,
+    if not piper_installed():
+        logger.info(
+            "piper-tts is not installed (the slim image): TTS_ENGINES' piper is left out "
+            "and the other engines speak"
         )
         return None
     catalog = load_catalog(voices_dir, preferred)

@@ -1,7 +1,8 @@
 """The engine chain: cached clip first, else the engines in TTS_ENGINES order.
 
 An engine that fails rests for a while (see `health`); its cached clips are still served.
-Concurrent requests for the same text share one synthesis.
+Concurrent requests for the same text share one synthesis. A request that names a voice
+goes to the engine that has it first, whatever its place in the chain.
 
 An online engine never holds an announcement hostage. Its call runs in the background and
 the announcement waits for it only `online_deadline` seconds (TTS_ONLINE_DEADLINE): past
@@ -148,7 +149,7 @@ class Synthesizer:
 
     def cached(self, text: str, lang: str, voice: str | None = None) -> Clip | None:
         """The clip of the first engine (in order) that has one cached."""
-        for engine in self.engines:
+        for engine in self._chain(voice):
             code = engine.voice_for(lang, voice)
             if code is None:
                 continue
@@ -163,7 +164,7 @@ class Synthesizer:
         """Blocking: a clip for `text`, or SpeechError naming every engine's reason."""
         self.check_language(lang)
         attempt = _Attempt(text)
-        for engine in self.engines:
+        for engine in self._chain(voice):
             clip = self._try(engine, lang, voice, attempt)
             if clip is not None:
                 return clip
@@ -171,6 +172,12 @@ class Synthesizer:
         if clip is not None:
             return clip
         raise SpeechError("every TTS engine failed: " + "; ".join(attempt.reasons))
+
+    def _chain(self, voice: str | None) -> list[Engine]:
+        """The engines in TTS_ENGINES order, those that have a named `voice` first."""
+        if voice is None:
+            return self.engines
+        return sorted(self.engines, key=lambda engine: engine.voice_language(voice) is None)
 
     # ------------------------------------------------------------ one engine
     def _try(self, engine: Engine, lang: str, voice: str | None, attempt: _Attempt) -> Clip | None:

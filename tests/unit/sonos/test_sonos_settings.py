@@ -15,7 +15,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("STATE_DIR", str(tmp_path))
     settings = load_settings(SonosSettings)
     assert settings.sonos_base_topic == "sonos"
-    assert settings.engine_names == ["gtts", "espeak"]
+    assert settings.engine_names == ["piper", "gtts", "espeak"]
     assert settings.http_port == 8095
     assert settings.cache_path == tmp_path / "tts-cache"
     assert settings.hosts == []

@@ -129,6 +129,10 @@ def test_a_request_may_name_a_voice(tmp_path: Path, cache: ClipCache) -> None:
         synth.language_for(None, "nobody", "en")
     clip = synth.speak("Hallo", "de", "de_DE-fake-medium")
     assert clip.key == clip_key("piper", "de_DE-fake-medium", "Hallo")
+    # The voice's engine speaks first even when the chain puts another engine before it.
+    espeak_first = Synthesizer([EspeakEngine(timeout=5), piper(voices)], cache)
+    assert espeak_first.speak("Hallo", "de", "de_DE-fake-medium") == clip
+    assert engine_of(espeak_first, espeak_first.speak("Tschüss", "de"), "Tschüss", "de") == "espeak"
 
 
 def test_named_voice_needs_an_engine_with_voices(cache: ClipCache) -> None:
@@ -228,8 +232,8 @@ def test_lame_failing_is_an_engine_error_and_leaves_no_file(tmp_path: Path) -> N
 def test_slim_image_without_piper_tts_skips_the_engine(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setitem(sys.modules, "sonos_bridge.tts.piper_engine", None)
-    with caplog.at_level(logging.WARNING):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
+    with caplog.at_level(logging.INFO):
         engines: list[Engine] = build_engines(["piper", "espeak"], 5)
     assert [engine.name for engine in engines] == ["espeak"]
     assert any("piper-tts is not installed" in r.getMessage() for r in caplog.records)
