@@ -91,12 +91,17 @@ def scan_directory(directory: Path) -> list[VoiceFile]:
     """Every usable voice in `directory`, by name; each unusable file is logged once."""
     try:
         models = sorted(directory.glob("*.onnx"))
+        configs = sorted(directory.glob("*.onnx.json"))
     except OSError as exc:
         logger.warning("PIPER_VOICES_DIR=%s cannot be read: %s", directory, exc.strerror or exc)
         return []
     if not directory.is_dir():
         logger.warning("PIPER_VOICES_DIR=%s is not a directory; no voices read from it", directory)
         return []
+    for config in configs:
+        model = config.with_name(config.name.removesuffix(".json"))
+        if model not in models:
+            logger.warning("Skipping Piper voice %s: %s is missing", config.name, model.name)
     voices: list[VoiceFile] = []
     for model in models:
         try:

@@ -176,6 +176,7 @@ def test_a_voice_file_gone_since_the_start_falls_through(
     ("files", "reason"),
     [
         ({"x.onnx": b"model"}, "x.onnx.json is missing beside x.onnx"),
+        ({"x.onnx.json": b"{}"}, "x.onnx.json: x.onnx is missing"),
         ({"x.onnx": b"model", "x.onnx.json": b"{not json"}, "x.onnx.json is not valid JSON"),
         ({"x.onnx": b"model", "x.onnx.json": b"[1]"}, "not a Piper voice config"),
         ({"x.onnx": b"model", "x.onnx.json": b'{"audio": 1}'}, "no 'num_symbols'"),
