@@ -8,7 +8,8 @@
 # 3. builds a wheelhouse with the host's Python 3.11 and the stack's images from both;
 # 4. starts the stack (own project name, free ports) and fake Sonos speakers on loopback
 #    addresses, and checks through the real broker with mosquitto_pub/mosquitto_sub:
-#    health and start order, a TTS request played and answered, the idle reporter's
+#    health and start order, a TTS request played and answered, a request naming the
+#    image's Piper voice spoken by Piper (not with E2E_VARIANT=slim), the idle reporter's
 #    retained discovery and state, no request lost across a broker restart, requests
 #    queued for a killed bridge played after its restart, retained messages kept across
 #    `down` + `up`;
@@ -19,7 +20,8 @@
 # fake speakers.
 # Environment: E2E_KEEP=1 keeps the stack and work dir for a look afterwards;
 # E2E_KEEP_DOCKERD=1 leaves a dockerd started here running; E2E_COMPOSE, E2E_PYTHON,
-# E2E_SPEAKER_NET (default 127.0.77), E2E_DEBIAN_MIRROR.
+# E2E_SPEAKER_NET (default 127.0.77), E2E_DEBIAN_MIRROR, E2E_VARIANT (the bridge image:
+# auto, piper or slim), E2E_TTS_ENGINES (default espeak,piper).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
