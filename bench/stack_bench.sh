@@ -69,6 +69,7 @@ goal=$(awk -v w="$worst" 'BEGIN { print (w <= 15) ? "met" : "MISSED" }')
 echo "worst: $worst s (goal 15 s: $goal)"
 
 # One announcement, so the bridge's memory includes a synthesis and a playback.
+E2E_HA_PW=$(stack_ha_password) || die "make ha-password failed"
 mosquitto_pub -h 127.0.0.1 -p "$E2E_MQTT_PORT" -u homeassistant -P "$E2E_HA_PW" -q 1 \
     -t sonos/tts/Kitchen -m 'Benchmark announcement' || say "TTS publish failed"
 remaining=$(awk -v s="$SETTLE" -v t="$(elapsed "$up_at")" 'BEGIN { r = s - t; print (r > 0) ? int(r + 0.5) : 0 }')

@@ -1,4 +1,7 @@
-"""`idle-reporter`: report whether the desk is in use, for Home Assistant automations."""
+"""`idle-reporter`: report whether the desk is in use, for Home Assistant automations.
+
+`idle-reporter install-service` installs it as a systemd user service instead (install.py).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,10 @@ PROGRAM = "idle-reporter"
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["install-service"]:
+        from idle_reporter.install import main as install_service
+
+        return install_service(sys.argv[2:])
     settings = load_settings_or_exit(PROGRAM, IdleSettings)
     try:
         connection = MqttConnection(

@@ -1,8 +1,11 @@
 """A small typed layer over jeepney: one blocking D-Bus connection, held for its lifetime.
 
-Sources poll a few properties every few seconds, so a plain blocking connection is
-enough: no receiver thread, no event loop. Signals (logind's `PrepareForSleep`) are
-queued by a match rule while we wait for replies and drained at each poll.
+Polled sources read a few properties every few seconds on the worker thread, so a plain
+blocking connection is enough. Signals (logind's `PrepareForSleep`) are queued by a match
+rule while we wait for replies and drained at each poll. Event-driven sources hand their
+connection to a `SignalLoop`, whose own thread then owns it: it waits for signals, runs
+their handlers (which may call methods on the same connection) and nothing else touches
+the connection but `interrupt()`, which any thread may call to end the loop.
 Opening a connection per poll is what exhausted other tools' client limits; nothing
 here does that.
 """
@@ -12,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from jeepney import (
@@ -139,9 +144,13 @@ class Bus:
         )
         return bool(answer)
 
-    def watch_signal(self, interface: str, member: str, path: str | None = None) -> deque[Any]:
+    def watch_signal(
+        self, interface: str, member: str, path: str | None = None, arg0: str | None = None
+    ) -> deque[Any]:
         """Ask the bus for a signal and return the queue its messages land in."""
         rule = MatchRule(type="signal", interface=interface, member=member, path=path)
+        if arg0 is not None:
+            rule.add_arg_condition(0, arg0)
         self.call(
             DBUS_NAME, DBUS_PATH, DBUS_NAME, "AddMatch", signature="s", body=(rule.serialise(),)
         )
@@ -162,12 +171,71 @@ class Bus:
                 self.close()
                 raise BusClosedError(f"lost the {self.label} bus: {exc}") from exc
 
+    def wait(self) -> None:
+        """Block until the next message arrives and route it into its queue."""
+        if self.closed:
+            raise BusClosedError(f"the {self.label} bus connection is closed")
+        try:
+            self._connection.recv_messages(timeout=None)
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise BusClosedError(f"lost the {self.label} bus: {exc or 'closed'}") from exc
+
+    def interrupt(self) -> None:
+        """Wake a thread blocked in `wait` (it sees the connection end); any thread may call it."""
+        with contextlib.suppress(OSError):
+            self._connection.sock.shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         with contextlib.suppress(OSError):
             self._connection.close()
+
+
+SignalHandler = Callable[[tuple[Any, ...]], None]
+
+
+class SignalLoop:
+    """Runs signal handlers on the thread that calls `run`, until the connection ends."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self._handlers: list[tuple[deque[Any], SignalHandler]] = []
+
+    def on_signal(
+        self,
+        interface: str,
+        member: str,
+        handler: SignalHandler,
+        path: str | None = None,
+        arg0: str | None = None,
+    ) -> None:
+        """Subscribe (on the thread that owns the bus: before `run`, or in a handler)."""
+        self._handlers.append((self.bus.watch_signal(interface, member, path, arg0), handler))
+
+    def on_name_lost(self, name: str, handler: Callable[[], None]) -> None:
+        """Call `handler` when `name` loses its owner (the service exited or crashed)."""
+
+        def owner_changed(body: tuple[Any, ...]) -> None:
+            if not body[2]:
+                handler()
+
+        self.on_signal(DBUS_NAME, "NameOwnerChanged", owner_changed, DBUS_PATH, arg0=name)
+
+    def run(self) -> None:
+        """Deliver signals until the bus closes; raises BusClosedError then."""
+        while True:
+            self._deliver_queued()
+            self.bus.wait()
+
+    def _deliver_queued(self) -> None:
+        # A handler's own method calls may queue further signals: loop until all are empty.
+        while any(queue for queue, _handler in self._handlers):
+            for queue, handler in self._handlers:
+                while queue:
+                    handler(tuple(queue.popleft().body))
 
 
 class OptionalQuery:

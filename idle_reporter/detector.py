@@ -61,6 +61,11 @@ class Detector:
     def last_reading(self) -> Reading | None:
         return self._last
 
+    @property
+    def answering(self) -> bool:
+        """False from the first failed read until the source answers again."""
+        return self._failing_since is None
+
     def _idle_reached(self, reading: Reading) -> bool:
         if reading.idle_hint is not None:
             return reading.idle_hint

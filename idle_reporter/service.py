@@ -1,9 +1,12 @@
 """Wires source, detector, publisher, discovery and commands to the MQTT connection.
 
-Everything that touches the source runs on one worker thread: paho's network thread only
-queues actions (handlers must not block), and a source's connection is never shared
-between threads. The worker polls every IDLE_POLL_INTERVAL and wakes early for a
-command, a (re)connect or Home Assistant's birth message.
+Everything that touches the source runs on one worker thread: paho's network thread and
+an event-driven source's listener thread only queue actions (they must not block), and a
+source is never read from two threads. The worker reads a polled source every
+IDLE_POLL_INTERVAL; an event-driven source wakes it on every change instead, and its timer
+then only refreshes the idle seconds every IDLE_REPORT_INTERVAL (back to the poll interval
+while the source does not answer, so `unknown` and reconnects stay prompt). It also wakes
+for a command, a (re)connect or Home Assistant's birth message.
 """
 
 from __future__ import annotations
@@ -36,8 +39,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# The worker is unhealthy when one action has taken longer than this (a call that hangs).
+STALL_LIMIT = 60.0
+
+
 class Action(Enum):
     POLL = "poll"
+    CHANGED = "changed"  # an event-driven source heard of a change
     CONNECTED = "connected"
     HA_ONLINE = "ha_online"
     REPORT = "report"
@@ -54,6 +62,7 @@ class IdleReporter:
         connection: MqttConnection,
         *,
         source_factory: SourceFactory = build_source,
+        stall_limit: float = STALL_LIMIT,
     ) -> None:
         self.settings = settings
         self.connection = connection
@@ -73,6 +82,9 @@ class IdleReporter:
         # Polls publish only after the first connect's full report went out, so the
         # state is not sent twice at start-up.
         self._announced = False
+        self._stall_limit = stall_limit
+        self._busy_since: float | None = None
+        self._stuck_noted = False
         connection.on_connected(lambda: self._actions.put(Action.CONNECTED))
         connection.on_home_assistant_online(self._on_ha_online)
         connection.subscribe(self.topics.command, self._on_command)
@@ -93,7 +105,18 @@ class IdleReporter:
             self._locker.close()
 
     def healthy(self) -> bool:
-        return self._thread.is_alive()
+        """The worker runs and is not stuck in one action (a source call that hangs): the
+        heartbeat stops then, and the service is restarted rather than reporting a frozen
+        state. Called from the heartbeat's thread."""
+        busy_since = self._busy_since
+        stuck = busy_since is not None and time.monotonic() - busy_since > self._stall_limit
+        if stuck and not self._stuck_noted:
+            logger.error("The idle worker has been stuck for over %g s", self._stall_limit)
+        self._stuck_noted = stuck
+        if not self._thread.is_alive():
+            logger.error("The idle worker thread is not running")
+            return False
+        return not stuck
 
     # ------------------------------------------- paho's thread: queue only
     def _on_command(self, message: mqtt.MQTTMessage) -> None:
@@ -121,15 +144,25 @@ class IdleReporter:
                 action = Action.POLL
             if action is Action.STOP:
                 return
+            self._busy_since = time.monotonic()
             try:
                 self._handle(action)
             except Exception:
                 logger.exception("Handling %s failed", action.value)
-            if action is Action.POLL:
-                next_poll = time.monotonic() + self.settings.idle_poll_interval
+            finally:
+                self._busy_since = None
+            if action in (Action.POLL, Action.CHANGED):
+                next_poll = time.monotonic() + self._timer_interval()
+
+    def _timer_interval(self) -> float:
+        """Event-driven sources need the timer only to refresh the idle seconds."""
+        source = self.source
+        if source is not None and source.event_driven and self.detector.answering:
+            return self.settings.idle_report_interval
+        return self.settings.idle_poll_interval
 
     def _handle(self, action: Action) -> None:
-        if action is Action.POLL:
+        if action in (Action.POLL, Action.CHANGED):
             resumed = self._sleep_watch.resumed()
             decision = self._poll()
             if self.source is not None:
@@ -162,6 +195,8 @@ class IdleReporter:
             logger.debug("Still no idle source: %s", summary)
         self._last_selection = summary
         self.source = selection.source
+        if self.source is not None:
+            self.source.on_change(lambda: self._actions.put(Action.CHANGED))
         if self.source is not None and self._announced and self.connection.connected:
             self._publish_discovery()  # the locked entity depends on the source
 

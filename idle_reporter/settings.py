@@ -13,9 +13,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from idle_reporter.errors import SourceUnavailableError
 from mqtt_service.config import MqttSettings
 
-SourceName = Literal["auto", "logind", "gnome", "kde", "x11", "evdev", "file"]
+SourceName = Literal["auto", "wayland", "logind", "gnome", "kde", "x11", "evdev", "file"]
+WaylandProtocol = Literal["auto", "ext_idle_notifier_v1", "org_kde_kwin_idle"]
 
 DEFAULT_SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket"
 DEFAULT_INPUT_DEVICES = "/dev/input/event*"
@@ -28,31 +30,111 @@ def _default_host_name() -> str:
 class IdleSettings(MqttSettings):
     """Everything the reporter reads from the environment."""
 
-    idle_base_topic: str = Field(default="idle", min_length=1)
-    idle_host_name: str = Field(default_factory=_default_host_name, min_length=1)
-    idle_source: SourceName = "auto"
-    idle_threshold: float = Field(default=300.0, gt=0)
-    idle_poll_interval: float = Field(default=5.0, gt=0, le=3600)
-    idle_report_interval: float = Field(default=60.0, gt=0)
-    # A source that stops answering is reported `unknown` after this long (default: three
-    # poll intervals, at least a few seconds so a busy bus is not mistaken for a dead one).
-    idle_unknown_after: float | None = Field(default=None, gt=0)
-    # With no working source, look again this often (the desktop may log in later).
-    idle_source_retry: float = Field(default=60.0, gt=0)
-    idle_state_file: Path | None = None
-    idle_input_devices: str = DEFAULT_INPUT_DEVICES
-    # On Home Assistant's birth message, wait a random 0..this many seconds before
-    # re-sending discovery and state, so many reporters do not answer at the same instant.
-    idle_ha_birth_delay: float = Field(default=5.0, ge=0, le=300)
+    idle_base_topic: str = Field(
+        default="idle",
+        min_length=1,
+        description=(
+            "First level of the reporter's topics. The broker's ACL assumes `idle`: change "
+            "mosquitto/config/acl with it."
+        ),
+    )
+    idle_host_name: str = Field(
+        default_factory=_default_host_name,
+        min_length=1,
+        description=(
+            "Name this computer reports under: the second topic level (idle/<name>/...) and "
+            "the Home Assistant device; no /, + or #. Default: the host's name."
+        ),
+    )
+    idle_source: SourceName = Field(
+        default="auto",
+        description=(
+            "Where the idle time comes from: auto, wayland, gnome, kde, logind, x11, evdev "
+            "or file. auto picks by session type and by what answers, and logs why."
+        ),
+    )
+    idle_threshold: float = Field(
+        default=300.0, gt=0, description="Seconds without input before the desk is idle."
+    )
+    idle_poll_interval: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description=(
+            "Seconds between reads of a polled source (x11, kde, logind, evdev, file). "
+            "Event-driven sources (wayland, gnome) report changes at once instead."
+        ),
+    )
+    idle_report_interval: float = Field(
+        default=60.0, gt=0, description="At most this often, publish a changed idle_seconds."
+    )
+    idle_unknown_after: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Seconds without an answer from the source before the state becomes `unknown`. "
+            "Default: three poll intervals, at least 3 s, so a busy bus is not taken for a "
+            "dead one."
+        ),
+    )
+    idle_source_retry: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "With no working source, seconds between two looks for one (the desktop may log "
+            "in later)."
+        ),
+    )
+    idle_state_file: Path | None = Field(
+        default=None,
+        description=(
+            "The file hypridle/swayidle hooks write (IDLE_SOURCE=file). Default: "
+            "$XDG_RUNTIME_DIR/idle-state."
+        ),
+    )
+    idle_input_devices: str = Field(
+        default=DEFAULT_INPUT_DEVICES,
+        description="For `evdev`: comma-separated device paths or globs.",
+    )
+    idle_wayland_protocol: WaylandProtocol = Field(
+        default="auto",
+        description=(
+            "For `wayland`: auto (ext_idle_notifier_v1, else org_kde_kwin_idle), or force "
+            "ext_idle_notifier_v1 or org_kde_kwin_idle."
+        ),
+    )
+    idle_ha_birth_delay: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description=(
+            "When Home Assistant restarts, wait a random 0 to this many seconds before "
+            "re-sending discovery and state, so many reporters do not answer at once."
+        ),
+    )
 
     # Standard variables of the desktop session, passed into the container as they are.
-    dbus_system_bus_address: str = DEFAULT_SYSTEM_BUS
-    dbus_session_bus_address: str | None = None
-    display: str | None = None
-    wayland_display: str | None = None
-    xdg_session_type: str | None = None
-    xdg_current_desktop: str | None = None
-    xdg_runtime_dir: Path | None = None
+    dbus_system_bus_address: str = Field(
+        default=DEFAULT_SYSTEM_BUS, description="The system bus (logind, the lock command)."
+    )
+    dbus_session_bus_address: str | None = Field(
+        default=None,
+        description="The desktop session's bus (default: $XDG_RUNTIME_DIR/bus).",
+    )
+    display: str | None = Field(default=None, description="The X11 display, for `x11`.")
+    wayland_display: str | None = Field(
+        default=None,
+        description="The Wayland socket, a name in XDG_RUNTIME_DIR or a path, for `wayland`.",
+    )
+    xdg_session_type: str | None = Field(
+        default=None, description="wayland or x11: decides the order `auto` tries sources in."
+    )
+    xdg_current_desktop: str | None = Field(
+        default=None, description="GNOME, KDE, sway, ...: decides the order of `auto` too."
+    )
+    xdg_runtime_dir: Path | None = Field(
+        default=None, description="The user's runtime directory (sockets, the state file)."
+    )
 
     @field_validator("idle_source", mode="before")
     @classmethod
@@ -94,6 +176,21 @@ class IdleSettings(MqttSettings):
             return self.dbus_session_bus_address
         runtime = self.xdg_runtime_dir or Path(f"/run/user/{os.getuid()}")
         return f"unix:path={runtime / 'bus'}"
+
+    @property
+    def wayland_socket(self) -> Path:
+        """WAYLAND_DISPLAY as a path: absolute as it is, else inside XDG_RUNTIME_DIR.
+        Raises SourceUnavailableError when the session names no socket."""
+        if not self.wayland_display:
+            raise SourceUnavailableError("WAYLAND_DISPLAY is not set (not a Wayland session)")
+        path = Path(self.wayland_display)
+        if path.is_absolute():
+            return path
+        if self.xdg_runtime_dir is None:
+            raise SourceUnavailableError(
+                f"WAYLAND_DISPLAY={self.wayland_display} needs XDG_RUNTIME_DIR"
+            )
+        return self.xdg_runtime_dir / path
 
     @property
     def state_file(self) -> Path | None:

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_NAME = "heartbeat"
 # A heartbeat older than this many intervals means the service is stuck or disconnected.
 STALE_AFTER_INTERVALS = 3
+DEFAULT_INTERVAL = 10.0
 
 
 def heartbeat_path(state_dir: Path) -> Path:
@@ -72,7 +73,8 @@ def check(path: Path, max_age: float) -> tuple[bool, str]:
 
 def main() -> int:
     state_dir = Path(os.environ.get("STATE_DIR", "/data"))
-    interval = float(os.environ.get("HEALTH_INTERVAL", "10"))
+    # Empty means the default, as for every setting (Compose passes `HEALTH_INTERVAL=`).
+    interval = float(os.environ.get("HEALTH_INTERVAL") or DEFAULT_INTERVAL)
     healthy, reason = check(heartbeat_path(state_dir), interval * STALE_AFTER_INTERVALS)
     print(reason)
     return 0 if healthy else 1

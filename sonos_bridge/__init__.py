@@ -1,4 +1,4 @@
 """Sonos text-to-speech bridge: MQTT requests -> speech -> clip server -> speakers.
 
-See docs/sonos.md for the contract (topics, payloads, settings).
+The contract (topics, payloads, settings) is in README.md, "Sonos bridge".
 """

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sonos_bridge.delivery import Delivery, parse_delivery
 from sonos_bridge.errors import RequestError
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Announcement:
     max_age: float | None = None
     reply_to: ReplyTo | None = None
     received_at: float = field(default_factory=time.monotonic)
+    delivery: Delivery = field(default_factory=Delivery)  # mode, priority, chime, sound
 
     @property
     def all_speakers(self) -> bool:
@@ -84,8 +86,10 @@ def _decode_json(text: str) -> dict[str, Any]:
 
 def _text(document: dict[str, Any]) -> str:
     text = document.get("text", document.get("message"))
+    if text is None and (document.get("sound") or document.get("sound_url")):
+        return ""  # a sound alone is an announcement too
     if text is None:
-        raise RequestError('JSON payload has no "text"')
+        raise RequestError('JSON payload has no "text" (nor "sound" or "sound_url")')
     if not isinstance(text, str):
         raise RequestError(f'"text" must be a string, not {type(text).__name__}')
     return text
@@ -179,10 +183,11 @@ def parse_announcement(
             speakers = speakers or named  # the topic's speaker wins
         else:
             text = text_payload
+        delivery = parse_delivery(document)
         if not speakers and default_speaker:
             speakers = [default_speaker]
         text = text.strip()
-        if not text:
+        if not text and not delivery.has_sound:
             raise RequestError("text is empty")
         if len(text) > max_chars:
             raise RequestError(
@@ -206,6 +211,7 @@ def parse_announcement(
             max_age=_max_age(document.get("max_age")),
             reply_to=reply_to,
             received_at=received,
+            delivery=delivery,
         )
     except RequestError as exc:
         logger.warning("Refusing request %s: %s", request_id, exc)

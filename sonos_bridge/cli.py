@@ -153,13 +153,22 @@ def say(argv: list[str]) -> int:
     return EXIT_PLAYED if waiter.result.get("status") == "played" else EXIT_NOT_PLAYED
 
 
+def doctor() -> int:
+    from sonos_bridge.doctor import run_doctor
+
+    return run_doctor(load_settings_or_exit(PROGRAM, SonosSettings))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "say":
         return say(args[1:])
+    if args and args[0] == "doctor":
+        return doctor()
     if args and args[0] in ("-h", "--help"):
         print(f"usage: {PROGRAM}            run the bridge (settings from the environment)")
         print(f"       {PROGRAM} say TEXT [--speaker NAME] [--volume N] [--lang xx]")
+        print(f"       {PROGRAM} doctor     check the speakers and the clip URL, then exit")
         return 0
     if args and args[0] != "run":
         print(f"{PROGRAM}: unknown command {args[0]!r}; try --help", file=sys.stderr)

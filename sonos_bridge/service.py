@@ -103,6 +103,9 @@ class BridgeService:
         """Everything but the MQTT connection (which `ServiceRunner` starts)."""
         self.audio.start()
         self.registry.refresh()
+        from sonos_bridge.doctor import check_in_background  # the start-up setup check
+
+        self.setup_check = check_in_background(self.settings, self.registry, self.audio.port)
         default = self.settings.sonos_default_speaker
         if default:
             try:

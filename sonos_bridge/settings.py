@@ -7,70 +7,156 @@ the variable (through `load_settings_or_exit`), never later in the middle of a r
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mqtt_service.config import MqttSettings
+from sonos_bridge.sounds.names import SOUND_NAME
 
 KNOWN_ENGINES = ("piper", "gtts", "espeak")
 
 
 class SonosSettings(MqttSettings):
-    """Environment variables of the Sonos bridge (documented in docs/sonos.md)."""
+    """Environment variables of the Sonos bridge (README.md, "Sonos bridge" > "Settings")."""
 
-    sonos_base_topic: str = Field(default="sonos", min_length=1)
-    # Comma-separated addresses; empty means SSDP discovery.
-    sonos_hosts: str = ""
-    sonos_discovery_interface: str | None = None
-    sonos_default_speaker: str | None = None
-    sonos_default_volume: int | None = Field(default=None, ge=0, le=100)
-    sonos_refresh_interval: float = Field(default=300.0, ge=5, le=86400)
-    sonos_timeout: float = Field(default=5.0, gt=0, le=120)
-    # How long the clip may overrun its length before the bridge stops waiting.
-    sonos_play_margin: float = Field(default=10.0, ge=0, le=600)
-    # How often the end of a clip is polled (GetTransportInfo) while it plays.
-    sonos_poll_interval: float = Field(default=0.25, ge=0.005, le=5)
+    sonos_base_topic: str = Field(
+        default="sonos",
+        min_length=1,
+        description=(
+            "First level of the bridge's topics (sonos/tts, sonos/result, ...). The broker's "
+            "ACL assumes `sonos`: change mosquitto/config/acl with it."
+        ),
+    )
+    sonos_hosts: str = Field(
+        default="",
+        description=(
+            "Speaker addresses, comma-separated (e.g. 192.168.1.20,192.168.1.21); the rest "
+            "of the household is read from them. Empty: SSDP discovery on the bridge's network."
+        ),
+    )
+    sonos_discovery_interface: str | None = Field(
+        default=None,
+        description="Local address SSDP discovery is sent from (a host with several networks).",
+    )
+    sonos_default_speaker: str | None = Field(
+        default=None,
+        description="Speaker for requests that name none (its room name in the Sonos app).",
+    )
+    sonos_default_volume: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description=(
+            "Announcement volume (0-100) when a request has none; empty: each speaker's "
+            "current volume."
+        ),
+    )
+    sonos_refresh_interval: float = Field(
+        default=300.0,
+        ge=5,
+        le=86400,
+        description=(
+            "Seconds between re-reads of the speakers and their groups (also re-read at once "
+            "after an unknown name)."
+        ),
+    )
+    sonos_timeout: float = Field(
+        default=5.0, gt=0, le=120, description="Seconds a speaker may take to answer one command."
+    )
+    sonos_play_margin: float = Field(
+        default=10.0,
+        ge=0,
+        le=600,
+        description="Seconds beyond a clip's length before the bridge stops waiting for its end.",
+    )
+    sonos_poll_interval: float = Field(
+        default=0.25,
+        ge=0.005,
+        le=5,
+        description="Seconds between transport-state checks (GetTransportInfo) while a clip plays.",
+    )
     tts_engines: str = Field(
         default="piper,gtts,espeak",
         description=(
-            "Engines in the order tried: piper (natural voice computed here; left out in "
-            "the slim image), gtts (Google, online), espeak (espeak-ng, robotic, offline). "
-            "A language an engine cannot speak goes to the next."
+            "Speech engines, comma-separated, in the order tried: piper (natural voice "
+            "computed on this machine; left out in the slim image), gtts (Google, online, "
+            "natural voice), espeak (espeak-ng, offline, robotic voice). A language an engine "
+            "cannot speak goes to the next."
         ),
     )
-    tts_lang: str = Field(default="en", min_length=1)
-    tts_timeout: float = Field(default=10.0, gt=0, le=120)
+    tts_lang: str = Field(
+        default="en",
+        min_length=1,
+        description="Language of the speech when a request names none (en, de, fr, ...).",
+    )
+    tts_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description=(
+            "Seconds one engine may take before the next one is tried (gTTS: per network "
+            "operation)."
+        ),
+    )
     tts_online_deadline: float = Field(
         default=1.5,
         ge=0,
         le=120,
         description=(
-            "Seconds an online engine (gtts) may take before the next engine in TTS_ENGINES "
-            "speaks instead; the online clip still lands in the cache for next time. "
-            "0 never waits for it."
+            "Seconds an online engine (gtts) may take before the next engine speaks instead; "
+            "its clip still lands in the cache for next time. 0 never waits for it."
         ),
     )
     piper_voices_dir: Path | None = Field(
         default=None,
         description=(
-            "Directory of Piper voices (each a NAME.onnx with its NAME.onnx.json); the voices "
-            "the image ships are always available too. Read once at start."
+            "Folder of extra Piper voices (NAME.onnx with its NAME.onnx.json), read at start; "
+            "the voices the image ships are always there too. The image sets /voices."
         ),
     )
     piper_voice: str | None = Field(
         default=None,
         description=(
-            "Name of the preferred Piper voice (file name without .onnx, e.g. "
-            "en_US-joe-medium) for its language; other languages use the first voice "
-            "that speaks them."
+            "Preferred Piper voice for its language (file name without .onnx, e.g. "
+            "en_US-joe-medium). Empty: each language uses its first voice."
         ),
     )
-    tts_max_chars: int = Field(default=1000, ge=1, le=100_000)
-    http_port: int = Field(default=8095, ge=0, le=65535)
-    http_bind: str = "0.0.0.0"
-    advertise_host: str | None = None
-    cache_dir: Path | None = None
-    cache_max_mb: float = Field(default=200.0, gt=0)
+    tts_max_chars: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description=(
+            "Longest text accepted, in characters (Google splits long texts into "
+            "100-character requests)."
+        ),
+    )
+    http_port: int = Field(
+        default=8095,
+        ge=0,
+        le=65535,
+        description=(
+            "Port of the clip server the speakers fetch announcements from; allow it in the "
+            "host's firewall."
+        ),
+    )
+    http_bind: str = Field(default="0.0.0.0", description="Address the clip server listens on.")
+    advertise_host: str | None = Field(
+        default=None,
+        description=(
+            "This computer's address (or host name) as the speakers reach it, used in the "
+            "clip URLs. Empty: the local address that routes to each speaker. Never a "
+            "container address or a Docker host name."
+        ),
+    )
+    cache_dir: Path | None = Field(
+        default=None, description="Where clips are cached. Default: $STATE_DIR/tts-cache."
+    )
+    cache_max_mb: float = Field(
+        default=200.0,
+        gt=0,
+        description="Disk space for cached clips, MB; the least recently used go beyond it.",
+    )
 
     @field_validator("tts_engines")
     @classmethod
@@ -121,3 +207,70 @@ class SonosSettings(MqttSettings):
     @property
     def cache_max_bytes(self) -> int:
         return int(self.cache_max_mb * 1024 * 1024)
+
+    # --- Audio clips, chimes and sounds as announcements --------------------------------
+    sonos_clip_mode: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description=(
+            "How announcements play. auto: as an audio clip mixed over whatever plays on "
+            "speakers that offer it (Sonos S2), else by taking over the group and restoring "
+            "it afterwards; always: audio clips only (a speaker without them fails the "
+            'request); never: always take over. A request\'s "mode" (auto, clip, takeover) '
+            "overrides it."
+        ),
+    )
+    sonos_clip_deny_models: str = Field(
+        default="Play:1",
+        description=(
+            "Comma-separated Sonos model names that never get audio clips and take over "
+            "instead (a Play:1 pauses its whole group for about 3 s per clip); none allows "
+            "every model."
+        ),
+    )
+    sounds_dir: Path | None = Field(
+        default=None,
+        description=(
+            'Folder of sound files (name.mp3 or name.wav) that a request plays with {"sound": '
+            '"name"} or as its chime; mount it as a volume. Unset: no named sounds.'
+        ),
+    )
+    chime_sound: str | None = Field(
+        default=None,
+        description=(
+            "Name of a sound in SOUNDS_DIR played before speech when a request asks for "
+            '"chime": true. Unset: the speaker\'s built-in chime in clip mode and the '
+            "bridge's own two-tone chime in takeover mode."
+        ),
+    )
+    sound_max_mb: float = Field(
+        default=10.0,
+        gt=0,
+        le=200,
+        description="Largest sound accepted from SOUNDS_DIR or a sound_url, in MB.",
+    )
+    sound_fetch_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Seconds a sound_url download may take in all before it is refused.",
+    )
+
+    @field_validator("chime_sound")
+    @classmethod
+    def _chime_is_a_sound(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("sounds_dir") is None:
+            raise ValueError("names a sound in SOUNDS_DIR: set SOUNDS_DIR too")
+        if not SOUND_NAME.fullmatch(value):
+            raise ValueError("is not a sound name (letters, digits, space, _ and -)")
+        return value
+
+    @property
+    def clip_deny_models(self) -> tuple[str, ...]:
+        names = (name.strip() for name in self.sonos_clip_deny_models.split(","))
+        return tuple(name for name in names if name and name.casefold() != "none")
+
+    @property
+    def sound_max_bytes(self) -> int:
+        return int(self.sound_max_mb * 1024 * 1024)

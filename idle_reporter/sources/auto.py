@@ -1,13 +1,17 @@
 """Choosing a source: the configured one, or with IDLE_SOURCE=auto the first that works.
 
-The order depends on the session (documented in docs/idle.md):
+The order depends on the session (README.md, "Idle reporter" > "Sources"):
 
 * IDLE_STATE_FILE set explicitly: `file` first, the user wired the idle daemon's hooks.
-* GNOME: gnome, logind, evdev (x11 only in an X11 session).
-* KDE: kde, evdev (x11 only in an X11 session); not logind, KDE never sets IdleHint.
-* Other Wayland compositors (sway, Hyprland): file, evdev, logind.
+* GNOME: gnome (Mutter's watches), logind, evdev (x11 only in an X11 session). Mutter
+  offers no Wayland idle protocol, so `wayland` is not tried.
+* KDE: wayland (KWin's idle protocols; only in a Wayland session), kde, evdev, x11 (X11
+  session only); not logind, KDE never sets IdleHint.
+* Other Wayland compositors (sway, Hyprland, niri, labwc, Wayfire): wayland, file, evdev,
+  logind.
 * X11 session: x11, gnome, kde, logind, evdev.
-* Unknown: gnome, kde, x11 (if DISPLAY is set), file, evdev, logind.
+* Unknown: gnome, kde, wayland (if WAYLAND_DISPLAY is set), x11 (if DISPLAY is set), file,
+  evdev, logind.
 
 X11 is never chosen in a Wayland session: XWayland's counter misses native input.
 """
@@ -24,11 +28,11 @@ from idle_reporter.sources.base import IdleSource
 
 logger = logging.getLogger(__name__)
 
-SourceFactory = Callable[[str, IdleSettings, bool], IdleSource]
+SourceFactory = Callable[[str, IdleSettings], IdleSource]
 WAYLAND_X11_REASON = "Wayland session: X11's idle counter only sees input to XWayland windows"
 
 
-def build_source(name: str, settings: IdleSettings, automatic: bool = False) -> IdleSource:
+def build_source(name: str, settings: IdleSettings) -> IdleSource:
     """A fresh, unopened source of that name.
 
     Each source's module (and its library: Xlib, jeepney) is imported only when that
@@ -38,10 +42,19 @@ def build_source(name: str, settings: IdleSettings, automatic: bool = False) -> 
         from idle_reporter.sources.logind import LogindSource
 
         return LogindSource(settings.dbus_system_bus_address)
+    if name == "wayland":
+        from idle_reporter.sources.wayland import WaylandSource
+
+        return WaylandSource(
+            lambda: settings.wayland_socket,
+            settings.idle_threshold,
+            protocol=settings.idle_wayland_protocol,
+            session_bus=settings.session_bus_address,
+        )
     if name == "gnome":
         from idle_reporter.sources.gnome import GnomeSource
 
-        return GnomeSource(settings.session_bus_address)
+        return GnomeSource(settings.session_bus_address, settings.idle_threshold)
     if name == "kde":
         from idle_reporter.sources.kde import KdeSource
 
@@ -57,8 +70,7 @@ def build_source(name: str, settings: IdleSettings, automatic: bool = False) -> 
     if name == "file":
         from idle_reporter.sources.file import FileSource
 
-        # Picked automatically, the file must exist: proof that a hook writes it.
-        return FileSource(settings.state_file, require_existing=automatic)
+        return FileSource(settings.state_file)
     raise ValueError(f"unknown idle source {name!r}")
 
 
@@ -104,21 +116,29 @@ def plan(settings: IdleSettings) -> Plan:
     excluded: list[tuple[str, str]] = []
     if session.is_gnome:
         order, basis = ["gnome", "logind", "evdev", "x11", "file"], "GNOME session"
+        excluded.append(("wayland", "Mutter offers no Wayland idle protocol"))
     elif session.is_kde:
-        order, basis = ["kde", "evdev", "x11", "file"], "KDE session"
+        order, basis = ["wayland", "kde", "evdev", "x11", "file"], "KDE session"
         excluded.append(("logind", "KDE does not maintain logind's IdleHint"))
     elif session.kind == "wayland":
-        order, basis = ["file", "evdev", "logind"], "Wayland session"
+        order, basis = ["wayland", "file", "evdev", "logind"], "Wayland session"
         excluded.append(("gnome", "not a GNOME session"))
         excluded.append(("kde", "not a KDE session"))
     elif session.kind == "x11":
         order, basis = ["x11", "gnome", "kde", "logind", "evdev", "file"], "X11 session"
     else:
-        order, basis = ["gnome", "kde", "x11", "file", "evdev", "logind"], "unknown session type"
-    if not x11_ok and "x11" in order:
-        order.remove("x11")
+        order = ["gnome", "kde", "wayland", "x11", "file", "evdev", "logind"]
+        basis = "unknown session type"
     if not x11_ok:
         excluded.append(("x11", WAYLAND_X11_REASON))
+    no_wayland = session.kind == "x11" or not settings.wayland_display
+    if no_wayland and "wayland" in order and session.kind != "x11":
+        excluded.append(("wayland", "WAYLAND_DISPLAY is not set"))
+    order = [
+        name
+        for name in order
+        if not (name == "x11" and not x11_ok) and not (name == "wayland" and no_wayland)
+    ]
     if settings.idle_state_file is not None:
         order = ["file", *[name for name in order if name != "file"]]
         basis += ", IDLE_STATE_FILE is set"
@@ -154,7 +174,7 @@ def select_source(settings: IdleSettings, factory: SourceFactory = build_source)
         session = SessionInfo.from_settings(settings)
         if settings.idle_source == "x11" and session.kind == "wayland":
             logger.warning("IDLE_SOURCE=x11 in a %s; expect false idle reports", WAYLAND_X11_REASON)
-        source = factory(settings.idle_source, settings, False)
+        source = factory(settings.idle_source, settings)
         reason = try_open(source)
         if reason is None:
             return Selection(source, [], "IDLE_SOURCE is set")
@@ -162,7 +182,7 @@ def select_source(settings: IdleSettings, factory: SourceFactory = build_source)
     chosen = plan(settings)
     skipped = list(chosen.excluded)
     for name in chosen.order:
-        source = factory(name, settings, True)
+        source = factory(name, settings)
         reason = try_open(source)
         if reason is None:
             return Selection(source, skipped, chosen.basis)

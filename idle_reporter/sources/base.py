@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 logger = logging.getLogger(__name__)
 
+# Called by an event-driven source, from its own listener thread, when a read would now
+# answer differently; it only queues work for the service's worker thread.
+Wake = Callable[[], None]
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Reading:
     """What a source knows at one instant.
 
@@ -36,6 +41,10 @@ class IdleSource(ABC):
     """
 
     name: ClassVar[str]
+    # True when the desktop tells the source about changes (compositor events, D-Bus
+    # signals): it calls the `on_change` callback and the service needs no timed polls
+    # to notice input or going idle; its timer then only refreshes the idle seconds.
+    event_driven: ClassVar[bool] = False
 
     @abstractmethod
     def open(self) -> None:
@@ -52,6 +61,9 @@ class IdleSource(ABC):
     def knows_locked(self) -> bool:
         """Whether readings carry `locked` (decides the HA "locked" entity)."""
         return False
+
+    def on_change(self, wake: Wake) -> None:  # noqa: B027 - polled sources never call it
+        """Event-driven sources call `wake` (from their listener thread) on every change."""
 
     def take_resumed(self) -> bool:
         """True once after the source saw the machine resume from sleep."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from abc import abstractmethod
 
-from idle_reporter.dbus import Bus, BusClosedError, DBusCallError, OptionalQuery
+from idle_reporter.dbus import Bus, BusClosedError, DBusCallError
 from idle_reporter.errors import SourceReadError, SourceUnavailableError
 from idle_reporter.sources.base import IdleSource, Reading
 
@@ -68,38 +68,3 @@ class DBusSource(IdleSource):
         if self._bus is not None:
             self._bus.close()
             self._bus = None
-
-
-class SessionIdleSource(DBusSource):
-    """A desktop service that counts idle milliseconds, with optional lock and inhibitor
-    queries (GNOME and KDE differ only in which calls those are)."""
-
-    def __init__(
-        self, address: str | None, locked: OptionalQuery, inhibited: OptionalQuery
-    ) -> None:
-        super().__init__(address)
-        self._locked = locked
-        self._inhibited = inhibited
-        self._knows_locked = False
-
-    @abstractmethod
-    def idle_milliseconds(self, bus: Bus) -> int:
-        """The desktop's own idle counter."""
-
-    @property
-    def knows_locked(self) -> bool:
-        return self._knows_locked
-
-    def check(self) -> None:
-        self.idle_milliseconds(self.bus)
-        self._knows_locked = self._locked.ask(self.bus) is not None
-
-    def query(self, bus: Bus) -> Reading:
-        idle_ms = self.idle_milliseconds(bus)
-        locked = self._locked.ask(bus) if self._knows_locked else None
-        inhibited = self._inhibited.ask(bus)
-        return Reading(
-            idle_seconds=idle_ms / 1000.0,
-            locked=None if locked is None else bool(locked),
-            inhibited=None if inhibited is None else bool(inhibited),
-        )

@@ -6,6 +6,11 @@ input; its `on-timeout` / `on-resume` hooks write `idle` or `active` into a file
 honours idle inhibitors, so its word is the decision. The file is checked by mtime at
 every poll: a stat() is cheaper than any notification machinery.
 
+No file means no desktop session told us anything (none is running, or its hooks have not
+fired yet): the source is then unavailable and the state `unknown`, never an assumed
+`active`. A file that disappears (the runtime directory is emptied at logout) is a source
+that stopped answering.
+
 Format: the first word is `idle` or `active` (`timeout`/`resume` are accepted too); an
 optional number after `idle` is the daemon's timeout, added to the idle seconds.
 """
@@ -54,11 +59,9 @@ class FileSource(IdleSource):
         self,
         path: Path | None,
         *,
-        require_existing: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = path
-        self.require_existing = require_existing
         self._clock = clock
         self._key: tuple[int, int, int] | None = None
         self._idle = False
@@ -76,26 +79,22 @@ class FileSource(IdleSource):
                 f"{self.path.parent} does not exist (mount the directory the hooks write to)"
             )
         if not self.path.exists():
-            if self.require_existing:
-                raise SourceUnavailableError(
-                    f"no state file at {self.path} (no idle hook wrote it)"
-                )
-            logger.info("%s does not exist yet: active until the idle daemon writes it", self.path)
+            raise SourceUnavailableError(
+                f"no state file at {self.path} yet (no idle hook has written it; the state is "
+                "unknown until one does)"
+            )
         self.read()
 
     def read(self) -> Reading:
         assert self.path is not None
         try:
             info = self.path.stat()
-        except FileNotFoundError:
-            info = None
         except OSError as exc:
             raise SourceReadError(f"file: cannot read {self.path}: {exc.strerror or exc}") from exc
-        if info is not None:
-            key = (info.st_mtime_ns, info.st_size, info.st_ino)
-            if key != self._key:
-                self._key = key
-                self._load(info.st_mtime)
+        key = (info.st_mtime_ns, info.st_size, info.st_ino)
+        if key != self._key:
+            self._key = key
+            self._load(info.st_mtime)
         idle_seconds = self._offset + max(0.0, self._clock() - self._since) if self._idle else 0.0
         return Reading(idle_seconds=idle_seconds, idle_hint=self._idle)
 

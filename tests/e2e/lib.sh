@@ -129,6 +129,13 @@ compose() {
 
 container_of() { compose ps -q "$1" 2>/dev/null | head -n1; }
 
+# Home Assistant's password, as a user gets it: `make ha-password` (prints it alone on one
+# line), run against the stack under test.
+stack_ha_password() {
+    make -s --no-print-directory -C "$ROOT" ha-password COMPOSE="${COMPOSE[*]} --env-file \
+$E2E_ENV_FILE -p $E2E_PROJECT -f $ROOT/docker-compose.yml -f $E2E_DIR/compose.e2e.yml"
+}
+
 health_of() {
     local id
     id=$(container_of "$1")
@@ -155,13 +162,10 @@ wait_healthy() {
 }
 
 # Write the environment file of the stack under test. Everything the stack reads is set
-# here, so a developer's own .env never leaks in (--env-file replaces it).
+# here, so a developer's own .env never leaks in (--env-file replaces it). No password:
+# the broker generates them, as on a user's first `docker compose up -d`.
 write_env_file() {
     cat >"$E2E_ENV_FILE" <<EOF
-MQTT_SONOS_PASSWORD=$E2E_SONOS_PW
-MQTT_IDLE_PASSWORD=$E2E_IDLE_PW
-MQTT_HA_PASSWORD=$E2E_HA_PW
-MQTT_HEALTHCHECK_PASSWORD=$E2E_HC_PW
 MQTT_PORT=$E2E_MQTT_PORT
 MQTT_BIND=127.0.0.1
 MOSQUITTO_IMAGE=$MOSQUITTO_TAG
@@ -194,10 +198,6 @@ e2e_configure() {
     E2E_ENV_FILE="$E2E_WORK/stack.env"
     E2E_MQTT_PORT=${E2E_MQTT_PORT:-$(free_port)}
     E2E_HTTP_PORT=${E2E_HTTP_PORT:-$(free_port)}
-    E2E_SONOS_PW="sonos-$RANDOM$RANDOM"
-    E2E_IDLE_PW="idle-$RANDOM$RANDOM"
-    E2E_HA_PW="ha-$RANDOM$RANDOM"
-    E2E_HC_PW="hc-$RANDOM$RANDOM"
     # Loopback addresses of the fake speakers: away from 127.0.0.2.. that the integration
     # tests use, so both can run on one machine at the same time.
     E2E_SPEAKER_NET=${E2E_SPEAKER_NET:-127.0.77}

@@ -12,10 +12,14 @@
 #    image's Piper voice spoken by Piper (not with E2E_VARIANT=slim), the idle reporter's
 #    retained discovery and state, no request lost across a broker restart, requests
 #    queued for a killed bridge played after its restart, retained messages kept across
-#    `down` + `up`;
+#    `down` + `up`; the zero-edit start (no password given: generated, each service reads
+#    only its own, `make ha-password`, none in the logs, kept across `down` + `up`),
+#    `sonos-bridge doctor`, and the two services against a separately started broker
+#    with users of its own (docker-compose.own-broker.yml);
 # 5. tears everything down (also on failure or Ctrl-C). The last line is `N passed, N failed`.
 #
-# Needs: docker.io, docker-compose (or the compose v2 plugin), debootstrap,
+# Needs: docker.io, the compose v2 plugin (`make compose-v2`; or E2E_COMPOSE=docker-compose
+# for v1.29), debootstrap,
 # mosquitto-clients, and the project's venv (.venv, Python 3.11) for the wheelhouse and the
 # fake speakers.
 # Environment: E2E_KEEP=1 keeps the stack and work dir for a look afterwards;
@@ -96,6 +100,7 @@ teardown() {
         dump_logs
     fi
     stop_pid "$RESULTS_PID"
+    [[ -n "${E2E_KEEP:-}" ]] || cleanup_own_broker
     stop_pid "$FAKE_PID"
     if [[ -n "${E2E_KEEP:-}" ]]; then
         say "E2E_KEEP set: stack '$E2E_PROJECT' and $E2E_WORK are left in place"
@@ -375,6 +380,149 @@ check_down_up_keeps_retained() {
     echo "retained message kept, healthy again ${healthy_s} s after up, TTS works"
 }
 
+# ---------------------------------------------------------------- zero-edit start, own broker
+# Issue 11: the stack starts with no .env, the broker generates the passwords, each
+# service reads only its own; the two services also run against a broker of one's own.
+# Kept apart from the checks above so other additions merge cleanly.
+
+check_zero_edit_passwords() {
+    local printed sonos_pw idle_pw idle mounts pw
+    printed=$(stack_ha_password | wc -l)
+    [[ "$printed" == 1 && ${#E2E_HA_PW} -ge 32 ]] ||
+        { echo "make ha-password printed $printed lines, ${#E2E_HA_PW} characters" >&2; return 1; }
+    if mosquitto_sub -h 127.0.0.1 -p "$E2E_MQTT_PORT" -t '#' -C 1 -W 3 >/dev/null 2>&1; then
+        echo "an anonymous client was let in" >&2
+        return 1
+    fi
+    sonos_pw=$(docker exec "$(container_of sonos_bridge)" cat /credentials/password) || return 1
+    idle=$(container_of idle_reporter)
+    idle_pw=$(docker exec "$idle" cat /credentials/password) || return 1
+    [[ -n "$sonos_pw" && -n "$idle_pw" && "$sonos_pw" != "$idle_pw" ]] ||
+        { echo "the services do not each have a password of their own" >&2; return 1; }
+    mounts=$(docker inspect -f '{{range .Mounts}}{{.Name}}:{{.RW}} {{end}}' "$idle")
+    [[ "$mounts" != *sonos-credentials* && "$mounts" == *idle-credentials:false* ]] ||
+        { echo "idle reporter mounts: $mounts" >&2; return 1; }
+    for pw in "$E2E_HA_PW" "$sonos_pw" "$idle_pw"; do
+        if compose logs --no-color 2>&1 | grep -qF -- "$pw"; then
+            echo "a password appears in the logs" >&2
+            return 1
+        fi
+    done
+    echo "make ha-password: one line; anonymous refused; each service reads only its own" \
+        "password (read-only); none in the logs; broker on port $E2E_MQTT_PORT, not 1883"
+}
+
+check_passwords_kept() {
+    local now_pw
+    now_pw=$(stack_ha_password) || return 1
+    [[ "$now_pw" == "$E2E_HA_PW" ]] || { echo "the generated password changed" >&2; return 1; }
+    echo "same generated password after down + up"
+}
+
+check_doctor() {
+    local out
+    out=$(compose exec -T sonos_bridge sonos-bridge doctor 2>/dev/null) ||
+        { echo "doctor failed: $out" >&2; return 1; }
+    [[ $(grep -c '^ok ' <<<"$out") == 3 ]] || { echo "doctor said: $out" >&2; return 1; }
+    echo "2 speakers and the clip URL ok"
+}
+
+OWN_DIR=""
+OWN_BROKER=""
+OWN_PROJECT=""
+
+compose_own() {
+    E2E_OWN_NETWORK="$OWN_BROKER" "${COMPOSE[@]}" --env-file "$OWN_DIR/own.env" -p "$OWN_PROJECT" \
+        -f "$ROOT/docker-compose.own-broker.yml" -f "$E2E_DIR/compose.e2e.yml" \
+        -f "$E2E_DIR/compose.e2e-own-broker.yml" "$@"
+}
+
+cleanup_own_broker() {
+    [[ -n "$OWN_PROJECT" ]] || return 0
+    compose_own down -v -t 10 >/dev/null 2>&1 || true
+    docker rm -f "$OWN_BROKER" >/dev/null 2>&1 || true
+    docker network rm "$OWN_BROKER" >/dev/null 2>&1 || true
+    OWN_PROJECT=""
+}
+
+# A Mosquitto of the user's own, in a container: its own password file with the two users
+# README.md says to add (and an admin), and the ACL blocks it says to copy.
+start_own_broker() {
+    OWN_DIR="$E2E_WORK/own-broker"
+    OWN_BROKER="${E2E_PROJECT}ownbroker"
+    OWN_PROJECT="${E2E_PROJECT}own"
+    OWN_SONOS_PW="own-sonos-$RANDOM$RANDOM"
+    OWN_IDLE_PW="own-idle-$RANDOM$RANDOM"
+    OWN_ADMIN_PW="own-admin-$RANDOM$RANDOM"
+    mkdir -p "$OWN_DIR/conf"
+    awk '/^user / { keep = ($2 == "sonos_bridge" || $2 == "idle_reporter") } keep' \
+        "$ROOT/mosquitto/config/acl" >"$OWN_DIR/conf/acl"
+    printf 'user admin\ntopic readwrite #\n' >>"$OWN_DIR/conf/acl"
+    printf 'listener 1883\nallow_anonymous false\npassword_file /conf/passwd\nacl_file /conf/acl\n' \
+        >"$OWN_DIR/conf/mosquitto.conf"
+    : >"$OWN_DIR/conf/passwd"
+    mosquitto_passwd -b "$OWN_DIR/conf/passwd" sonos_bridge "$OWN_SONOS_PW" &&
+        mosquitto_passwd -b "$OWN_DIR/conf/passwd" idle_reporter "$OWN_IDLE_PW" &&
+        mosquitto_passwd -b "$OWN_DIR/conf/passwd" admin "$OWN_ADMIN_PW" || return 1
+    chmod -R a+rX "$OWN_DIR/conf"
+    docker network create "$OWN_BROKER" >/dev/null || return 1
+    docker run -d --name "$OWN_BROKER" --network "$OWN_BROKER" -v "$OWN_DIR/conf:/conf:ro" \
+        "$MOSQUITTO_TAG" mosquitto -c /conf/mosquitto.conf >/dev/null || return 1
+    OWN_IP=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$OWN_BROKER")
+    local deadline=$(($(date +%s) + 20))
+    until mosquitto_pub -h "$OWN_IP" -u admin -P "$OWN_ADMIN_PW" -t e2e/ping -n 2>/dev/null; do
+        (($(date +%s) < deadline)) || { echo "own broker did not answer" >&2; return 1; }
+        sleep 0.2
+    done
+}
+
+own_healthy() {
+    local deadline=$(($(date +%s) + 90)) service id all
+    while (($(date +%s) < deadline)); do
+        all=1
+        for service in sonos_bridge idle_reporter; do
+            id=$(compose_own ps -q "$service" 2>/dev/null | head -n1)
+            [[ -n "$id" && "$(docker inspect -f '{{.State.Health.Status}}' "$id")" == healthy ]] ||
+                all=0
+        done
+        ((all)) && return 0
+        sleep 0.3
+    done
+    return 1
+}
+
+check_own_broker() {
+    start_own_broker || return 1
+    # The stack's own bridge still holds its HTTP_PORT on the host network.
+    grep -v -e '^MQTT_PORT=' -e '^MQTT_BIND=' -e '^HTTP_PORT=' "$E2E_ENV_FILE" >"$OWN_DIR/own.env"
+    cat >>"$OWN_DIR/own.env" <<EOF
+MQTT_HOST=$OWN_IP
+MQTT_SONOS_PASSWORD=$OWN_SONOS_PW
+MQTT_IDLE_PASSWORD=$OWN_IDLE_PW
+HTTP_PORT=$(free_port)
+IDLE_HOST_NAME=own-desktop
+EOF
+    local started
+    started=$(now)
+    compose_own up -d --no-build >"$OWN_DIR/up.log" 2>&1 || { tail -n 20 "$OWN_DIR/up.log" >&2; return 1; }
+    own_healthy || { compose_own logs --no-color --tail 20 >&2; return 1; }
+    local healthy_s result state
+    healthy_s=$(elapsed "$started")
+    mosquitto_sub -h "$OWN_IP" -u admin -P "$OWN_ADMIN_PW" -q 1 -t sonos/result -C 1 -W 60 \
+        >"$OWN_DIR/result.json" 2>&1 &
+    local waiter=$!
+    sleep 0.5
+    mosquitto_pub -h "$OWN_IP" -u admin -P "$OWN_ADMIN_PW" -q 1 -t sonos/tts/Kitchen \
+        -m '{"text": "Through your own broker", "id": "own-broker"}' || return 1
+    wait "$waiter"
+    result=$(cat "$OWN_DIR/result.json")
+    [[ "$result" == *'"own-broker"'*'"played"'* ]] || { echo "result: ${result:-none}" >&2; return 1; }
+    state=$(mosquitto_sub -h "$OWN_IP" -u admin -P "$OWN_ADMIN_PW" -t idle/own-desktop/state \
+        --retained-only -C 1 -W 5 2>/dev/null)
+    [[ "$state" == active || "$state" == idle ]] || { echo "idle state: ${state:-none}" >&2; return 1; }
+    echo "both healthy ${healthy_s} s after up; TTS played; idle state $state"
+}
+
 # ---------------------------------------------------------------- main
 for tool in docker debootstrap mosquitto_pub mosquitto_sub; do
     command -v "$tool" >/dev/null 2>&1 || abort setup "$tool is not installed"
@@ -412,6 +560,8 @@ if wait_healthy 90 mosquitto sonos_bridge idle_reporter; then
 else
     abort "stack healthy" "states: mosquitto=$(health_of mosquitto) sonos_bridge=$(health_of sonos_bridge) idle_reporter=$(health_of idle_reporter)"
 fi
+E2E_HA_PW=$(stack_ha_password) || abort "make ha-password" "printed nothing"
+check "zero-edit start: generated passwords, each service only its own" check_zero_edit_passwords
 check "start order: broker healthy before the services start" check_health_and_order
 check "services run as the unprivileged user" check_non_root
 
@@ -427,3 +577,7 @@ check "idle reporter follows the state file" check_idle_follows_file
 check "broker restart while publishing: no request lost" check_broker_restart
 check "bridge killed: requests queued while down are played after its restart" check_bridge_kill
 check "down + up keeps retained messages (persistence volume)" check_down_up_keeps_retained
+check "passwords kept across down + up" check_passwords_kept
+check "sonos-bridge doctor in the container" check_doctor
+check "the two services against your own broker (docker-compose.own-broker.yml)" check_own_broker
+cleanup_own_broker

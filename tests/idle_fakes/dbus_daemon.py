@@ -15,6 +15,7 @@ CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configurat
 <busconfig>
   <type>session</type>
   <listen>unix:path={socket}</listen>
+  {servicedir}
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
@@ -37,11 +38,22 @@ def dbus_daemon_available() -> bool:
 class DBusDaemon:
     """`dbus-daemon --nofork` on a socket in `workdir`; `address` is what clients use."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, activatable: dict[str, str] | None = None) -> None:
+        """`activatable` maps bus names to the program the bus starts on first use, as a
+        desktop's `.service` files do (a missing program reproduces a broken one)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.socket = workdir / "bus"
         self.config = workdir / "bus.conf"
-        self.config.write_text(CONFIG.format(socket=self.socket), encoding="utf-8")
+        servicedir = ""
+        if activatable:
+            services = workdir / "services"
+            services.mkdir(exist_ok=True)
+            for name, program in activatable.items():
+                text = f"[D-BUS Service]\nName={name}\nExec={program}\n"
+                (services / f"{name}.service").write_text(text, encoding="utf-8")
+            servicedir = f"<servicedir>{services}</servicedir>"
+        config = CONFIG.format(socket=self.socket, servicedir=servicedir)
+        self.config.write_text(config, encoding="utf-8")
         self.process: subprocess.Popen[bytes] | None = None
         self.address = ""
 

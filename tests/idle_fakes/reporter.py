@@ -66,3 +66,10 @@ def start_reporter(settings: IdleSettings) -> RunningReporter:
     reporter.start()
     connection.start()
     return RunningReporter(settings, connection, reporter)
+
+
+def active_state_file(directory: Path) -> Path:
+    """A state file as the desktop's hook leaves it after the user came back."""
+    path = directory / "idle-state"
+    path.write_text("active\n", encoding="utf-8")
+    return path

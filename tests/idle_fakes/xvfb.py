@@ -1,15 +1,24 @@
-"""A real Xvfb on a display it picks itself (-displayfd), for the X11 source's tests."""
+"""A real Xvfb on a display it picks itself (-displayfd), for the X11 source's tests, and
+a real xscreensaver on it for the lock state."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shutil
+import signal
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
+from Xlib import Xatom
 from Xlib import display as xdisplay
 from Xlib import error as xerror
+
+from tests.idle_fakes.compositors import NOBODY, as_nobody_command, launch
+from tests.idle_fakes.waits import eventually
 
 START_TIMEOUT = 10.0
 
@@ -104,3 +113,47 @@ class Xvfb:
                 self.process.terminate()
                 self.process.wait(timeout=10)
             self.process = None
+
+
+class XScreensaver:
+    """A real xscreensaver on a test display, run as `nobody`: as root it refuses to lock."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.home = Path(tempfile.mkdtemp(prefix="idle-xscreensaver-"))
+        os.chown(self.home, NOBODY, NOBODY)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _env(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "DISPLAY": self.display,
+        }
+
+    def start(self) -> XScreensaver:
+        command = as_nobody_command(["xscreensaver", "-no-splash"])
+        self.process = launch(command, self._env(), self.home / "xscreensaver.log")
+        observer = xdisplay.Display(self.display)
+        try:
+            atom = observer.intern_atom("_SCREENSAVER_STATUS")
+            root = observer.screen().root
+            eventually(
+                lambda: root.get_full_property(atom, Xatom.INTEGER) is not None,
+                "xscreensaver to announce itself on the root window",
+            )
+        finally:
+            observer.close()
+        return self
+
+    def lock(self) -> None:
+        command = as_nobody_command(["xscreensaver-command", "-lock"])
+        subprocess.run(command, env=self._env(), check=True, capture_output=True, timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)  # with its helper processes
+            self.process.wait(timeout=10)
+            self.process = None
+        shutil.rmtree(self.home, ignore_errors=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broker import PROJECT_ROOT, BrokerError, MosquittoBroker
+from tests.support.broker import BrokerError, MosquittoBroker
 from tests.support.probe import Probe
 
 
@@ -58,38 +58,3 @@ def test_acl_keeps_each_service_in_its_own_topics(
     topics = {m.topic for m in listener.messages}
     assert "idle/desk/state" not in topics
     assert "homeassistant/binary_sensor/idle_reporter/x/config" not in topics
-
-
-def test_entrypoint_creates_the_password_file_from_the_environment(tmp_path: Path) -> None:
-    instance = MosquittoBroker(tmp_path)
-    data_dir = tmp_path / "entrypoint-data"
-    instance.conf.write_text(
-        instance.conf.read_text().replace(
-            f"password_file {instance.passwd}", f"password_file {data_dir / 'passwd'}"
-        )
-    )
-    env = {
-        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        "MOSQUITTO_DATA_DIR": str(data_dir),
-        "MOSQUITTO_CONFIG": str(instance.conf),
-        "MQTT_HA_PASSWORD": "from-dot-env",
-        "MQTT_SONOS_PASSWORD": "bridge-pass",
-    }
-    instance.start(["sh", str(PROJECT_ROOT / "mosquitto" / "docker-entrypoint.sh")], env)
-    try:
-        home_assistant = Probe(instance, "homeassistant", password="from-dot-env")
-        assert not home_assistant.connect_result().is_failure
-        home_assistant.close()
-        not_configured = Probe(instance, "idle_reporter")  # no MQTT_IDLE_PASSWORD given
-        assert not_configured.connect_result().is_failure
-        not_configured.close()
-        assert "password file written for: sonos_bridge homeassistant" in instance.output()
-    finally:
-        instance.kill()
-
-
-def test_entrypoint_refuses_to_start_without_any_password(tmp_path: Path) -> None:
-    instance = MosquittoBroker(tmp_path)
-    env = {"PATH": "/usr/sbin:/usr/bin:/bin", "MOSQUITTO_DATA_DIR": str(tmp_path / "empty")}
-    with pytest.raises(BrokerError, match="MQTT_\\*_PASSWORD"):
-        instance.start(["sh", str(PROJECT_ROOT / "mosquitto" / "docker-entrypoint.sh")], env)

@@ -48,3 +48,13 @@ def test_healthy_only_while_connected(broker: MosquittoBroker, tmp_path: Path) -
         assert health(state_dir, "0.2").returncode == 1
     finally:
         service.kill()
+
+
+def test_an_empty_health_interval_means_the_default(tmp_path: Path) -> None:
+    """Compose passes `HEALTH_INTERVAL=` when .env leaves it unset."""
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    (state_dir / "heartbeat").write_text("now\n")
+    result = health(state_dir, "")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "healthy" in result.stdout

@@ -78,15 +78,17 @@ def test_state_file_written_by_hooks(
 ) -> None:
     state_file = tmp_path / "idle-state"
     reporter_factory(idle_source="file", idle_state_file=state_file)
-    ha.wait_for(STATE, payload=b"active")
+    ha.wait_for(STATE, payload=b"unknown")  # no hook has written anything yet
     state_file.write_text("idle 300\n")
-    wait_for_transitions(ha, STATE, ["active", "idle"])
+    wait_for_transitions(ha, STATE, ["unknown", "idle"])
     ha.wait_until(
         lambda: any(int(m.text) >= 300 for m in ha.on_topic("idle/desk/idle_seconds")),
         what="idle seconds including the daemon's timeout",
     )
     state_file.write_text("active\n")
-    wait_for_transitions(ha, STATE, ["active", "idle", "active"])
+    wait_for_transitions(ha, STATE, ["unknown", "idle", "active"])
+    state_file.unlink()  # logout empties the runtime directory
+    wait_for_transitions(ha, STATE, ["unknown", "idle", "active", "unknown"])
 
 
 def test_state_file_with_garbage_keeps_the_state_and_warns(

@@ -10,6 +10,7 @@ import pytest
 
 from tests.idle_fakes.dbus_daemon import DBusDaemon
 from tests.idle_fakes.login1 import FakeLogind
+from tests.idle_fakes.reporter import active_state_file
 from tests.idle_fakes.waits import wait_for_transitions
 from tests.integration.idle.conftest import ProbeFactory, ReporterFactory
 from tests.support.probe import Probe
@@ -136,7 +137,7 @@ def test_lock_command_works_with_another_idle_source(
     reporter_factory: ReporterFactory,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    state_file = tmp_path_factory.mktemp("run") / "idle-state"
+    state_file = active_state_file(tmp_path_factory.mktemp("run"))
     reporter_factory(
         idle_source="file", idle_state_file=state_file, dbus_system_bus_address=dbus_address
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.idle_fakes.reporter import HOST
+from tests.idle_fakes.reporter import HOST, active_state_file
 from tests.integration.idle.conftest import ProbeFactory, ReporterFactory
 from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
@@ -74,7 +74,7 @@ def test_discovery_matches_home_assistants_schema(
     reporter_factory: ReporterFactory,
     probe_factory: ProbeFactory,
 ) -> None:
-    reporter_factory(idle_source="file", idle_state_file=tmp_path / "idle-state")
+    reporter_factory(idle_source="file", idle_state_file=active_state_file(tmp_path))
     ha.wait_for(OCCUPANCY)
     ha.wait_for(IDLE_TIME)
     ha.wait_for(LOCKED)
@@ -105,7 +105,7 @@ def test_discovery_matches_home_assistants_schema(
 def test_birth_message_resends_discovery_and_state(
     tmp_path: Path, ha: Probe, reporter_factory: ReporterFactory
 ) -> None:
-    reporter_factory(idle_source="file", idle_state_file=tmp_path / "idle-state")
+    reporter_factory(idle_source="file", idle_state_file=active_state_file(tmp_path))
     ha.wait_for(OCCUPANCY)
     states = len(ha.wait_for(STATE))
     ha.publish(f"{PREFIX}/status", "online")
@@ -124,11 +124,11 @@ def test_discovery_off_removes_the_entities(
     reporter_factory: ReporterFactory,
     probe_factory: ProbeFactory,
 ) -> None:
-    first = reporter_factory(idle_source="file", idle_state_file=tmp_path / "idle-state")
+    first = reporter_factory(idle_source="file", idle_state_file=active_state_file(tmp_path))
     ha.wait_for(OCCUPANCY)
     first.stop()
     reporter_factory(
-        idle_source="file", idle_state_file=tmp_path / "idle-state", ha_discovery=False
+        idle_source="file", idle_state_file=active_state_file(tmp_path), ha_discovery=False
     )
     ha.wait_for(OCCUPANCY, payload=b"")
     ha.wait_for(IDLE_TIME, payload=b"")
@@ -143,7 +143,7 @@ def test_discovery_off_removes_the_entities(
 def test_availability_online_then_offline_on_stop(
     tmp_path: Path, ha: Probe, reporter_factory: ReporterFactory
 ) -> None:
-    running = reporter_factory(idle_source="file", idle_state_file=tmp_path / "idle-state")
+    running = reporter_factory(idle_source="file", idle_state_file=active_state_file(tmp_path))
     ha.wait_for(STATUS, payload=b"online")
     running.stop()
     ha.wait_for(STATUS, payload=b"offline")
@@ -155,7 +155,7 @@ def test_unknown_command_is_logged_and_ignored(
     reporter_factory: ReporterFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    reporter_factory(idle_source="file", idle_state_file=tmp_path / "idle-state")
+    reporter_factory(idle_source="file", idle_state_file=active_state_file(tmp_path))
     ha.wait_for(STATE, payload=b"active")
     ha.publish("idle/desk/command", "dance")
     ha.publish("idle/desk/command", "REPORT")
@@ -187,6 +187,7 @@ def reporter_env(broker: MosquittoBroker, tmp_path: Path, **extra: str) -> dict[
 def test_console_script_runs_and_stops_cleanly_on_sigterm(
     broker: MosquittoBroker, tmp_path: Path, ha: Probe
 ) -> None:
+    active_state_file(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "idle_reporter"],
         env=reporter_env(broker, tmp_path),
@@ -226,7 +227,7 @@ def test_lock_without_a_reachable_system_bus_is_a_clear_error(
 ) -> None:
     reporter_factory(
         idle_source="file",
-        idle_state_file=tmp_path / "idle-state",
+        idle_state_file=active_state_file(tmp_path),
         dbus_system_bus_address=f"unix:path={tmp_path / 'no-bus'}",
     )
     ha.wait_for(STATE, payload=b"active")
@@ -242,7 +243,7 @@ def test_broker_restart_republishes_availability_and_state(
     reporter_factory: ReporterFactory,
     probe_factory: ProbeFactory,
 ) -> None:
-    running = reporter_factory(idle_source="file", idle_state_file=tmp_path / "idle-state")
+    running = reporter_factory(idle_source="file", idle_state_file=active_state_file(tmp_path))
     first = probe_factory()
     first.subscribe(STATUS)
     first.wait_for(STATUS, payload=b"online")
@@ -255,3 +256,30 @@ def test_broker_restart_republishes_availability_and_state(
     after.wait_until(lambda: running.connection.connect_count > connects, what="reconnect")
     after.wait_for(STATUS, payload=b"online")
     assert after.wait_for(STATE)[0].text == "active"
+
+
+def test_compose_service_with_no_desktop_reports_unknown_until_a_hook_writes(
+    broker: MosquittoBroker, tmp_path: Path, ha: Probe
+) -> None:
+    """docker-compose.yml's settings (IDLE_SOURCE=file, the hooks' directory mounted) on a
+    machine where no desktop session wrote anything: `unknown`, never a made-up `active`."""
+    hooks_dir = tmp_path / "idle-state"
+    hooks_dir.mkdir()
+    env = reporter_env(
+        broker,
+        tmp_path,
+        IDLE_SOURCE="file",
+        IDLE_STATE_FILE=str(hooks_dir / "idle-state"),
+        IDLE_SOURCE_RETRY="0.2",
+    )
+    process = subprocess.Popen([sys.executable, "-m", "idle_reporter"], env=env)
+    try:
+        ha.wait_for(STATUS, payload=b"online")
+        first = ha.wait_for(STATE)[0]
+        assert first.text == "unknown"
+        (hooks_dir / "idle-state").write_text("idle 300\n")  # the session's first hook
+        ha.wait_for(STATE, payload=b"idle")
+        assert [m.text for m in ha.on_topic(STATE)] == ["unknown", "idle"]
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

@@ -1,15 +1,17 @@
-"""X11 through a real Xvfb, with xdotool as the user."""
+"""X11 through a real Xvfb, with xdotool as the user and a real xscreensaver locking."""
 
 from __future__ import annotations
 
 from Xlib import display as xdisplay
 
 from idle_reporter.sources.x11 import X11Source
-from tests.idle_fakes.xvfb import Xvfb
-from tests.integration.idle.conftest import ReporterFactory
+from tests.idle_fakes.xvfb import XScreensaver, Xvfb
+from tests.integration.idle.conftest import ReporterFactory, require_programs
 from tests.support.probe import Probe
 
 STATE = "idle/desk/state"
+LOCKED = "idle/desk/locked"
+LOCKED_CONFIG = "homeassistant/binary_sensor/idle_reporter/desk_locked/config"
 
 
 def x_client_count(display_name: str) -> int:
@@ -58,3 +60,27 @@ def test_x11_idle_and_active_through_the_broker(
     ha.wait_for(STATE, payload=b"idle")
     xvfb.run("xdotool", "mousemove", "300", "200")
     ha.wait_for(STATE, payload=b"active")
+
+
+def test_xscreensaver_lock_is_reported(
+    xvfb: Xvfb, ha: Probe, reporter_factory: ReporterFactory
+) -> None:
+    require_programs("xscreensaver", "xscreensaver-command", "setpriv")
+    screensaver = XScreensaver(xvfb.display).start()
+    try:
+        reporter_factory(idle_source="x11", display=xvfb.display)
+        ha.wait_for(LOCKED, payload=b"OFF")
+        ha.wait_until(lambda: bool(ha.wait_for(LOCKED_CONFIG)[-1].payload), what="locked entity")
+        screensaver.lock()
+        ha.wait_for(LOCKED, payload=b"ON")
+    finally:
+        screensaver.stop()
+
+
+def test_without_xscreensaver_the_lock_state_is_unknown(xvfb: Xvfb) -> None:
+    source = X11Source(xvfb.display)
+    source.open()
+    try:
+        assert source.read().locked is None and source.knows_locked is False
+    finally:
+        source.close()

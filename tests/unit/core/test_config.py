@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mqtt_service.config import MqttSettings, load_settings
@@ -57,3 +59,37 @@ def test_passwords_never_appear_in_errors(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(ConfigError) as raised:
         load_settings(MqttSettings)
     assert "hunter2" not in str(raised.value)
+
+
+def test_password_file_gives_the_password(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("generated-by-the-broker\n")
+    monkeypatch.delenv("MQTT_PASSWORD", raising=False)
+    monkeypatch.setenv("MQTT_PASSWORD_FILE", str(secret))
+    password = load_settings(MqttSettings).mqtt_password
+    assert password is not None
+    assert password.get_secret_value() == "generated-by-the-broker"
+
+
+def test_mqtt_password_wins_over_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MQTT_PASSWORD", "from-dot-env")
+    monkeypatch.setenv("MQTT_PASSWORD_FILE", str(tmp_path / "not-there"))
+    password = load_settings(MqttSettings).mqtt_password
+    assert password is not None
+    assert password.get_secret_value() == "from-dot-env"
+
+
+@pytest.mark.parametrize("content", [None, "\n"])
+def test_an_unreadable_or_empty_password_file_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: str | None
+) -> None:
+    secret = tmp_path / "password"
+    if content is not None:
+        secret.write_text(content)
+    monkeypatch.delenv("MQTT_PASSWORD", raising=False)
+    monkeypatch.setenv("MQTT_PASSWORD_FILE", str(secret))
+    with pytest.raises(ConfigError) as raised:
+        load_settings(MqttSettings)
+    message = str(raised.value)
+    assert message.startswith(f"invalid configuration: MQTT_PASSWORD_FILE={secret}: ")
+    assert "Value error" not in message

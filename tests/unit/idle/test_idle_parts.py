@@ -104,20 +104,41 @@ def test_wayland_order_has_no_x11() -> None:
 
 
 def test_gnome_wayland_prefers_mutter_then_logind() -> None:
-    chosen = plan(make(xdg_session_type="wayland", xdg_current_desktop="ubuntu:GNOME"))
+    chosen = plan(
+        make(
+            xdg_session_type="wayland",
+            xdg_current_desktop="ubuntu:GNOME",
+            wayland_display="wayland-0",
+        )
+    )
     assert chosen.order[:3] == ["gnome", "logind", "evdev"]
-    assert "x11" not in chosen.order
+    assert "x11" not in chosen.order and "wayland" not in chosen.order
 
 
 def test_kde_never_relies_on_logind() -> None:
     chosen = plan(make(xdg_session_type="x11", xdg_current_desktop="KDE"))
     assert chosen.order[0] == "kde" and "logind" not in chosen.order
-    assert "x11" in chosen.order
+    assert "x11" in chosen.order and "wayland" not in chosen.order
 
 
-def test_sway_and_hyprland_prefer_the_hook_file_then_input_devices() -> None:
+def test_plasma_wayland_prefers_the_compositors_idle_protocol() -> None:
+    chosen = plan(
+        make(xdg_session_type="wayland", xdg_current_desktop="KDE", wayland_display="wayland-0")
+    )
+    assert chosen.order[:2] == ["wayland", "kde"] and "logind" not in chosen.order
+
+
+def test_sway_and_hyprland_prefer_the_wayland_protocol_then_the_hook_file() -> None:
+    chosen = plan(
+        make(xdg_session_type="wayland", xdg_current_desktop="sway", wayland_display="wayland-1")
+    )
+    assert chosen.order == ["wayland", "file", "evdev", "logind"]
+
+
+def test_without_a_wayland_socket_the_wayland_source_is_skipped_with_a_reason() -> None:
     chosen = plan(make(xdg_session_type="wayland", xdg_current_desktop="Hyprland"))
     assert chosen.order == ["file", "evdev", "logind"]
+    assert dict(chosen.excluded)["wayland"] == "WAYLAND_DISPLAY is not set"
 
 
 def test_x11_session_prefers_the_screensaver_extension() -> None:

@@ -1,0 +1,206 @@
+"""`idle-reporter install-service`: run the reporter as a systemd user service of the desktop.
+
+A desktop elsewhere on the LAN is reported by a user service, not a container: it runs as
+the desktop user, so it reaches the session bus and the compositor's socket without any
+mounts. The command writes two files and prints the commands that start the service:
+
+* `$XDG_CONFIG_HOME/idle-reporter/idle-reporter.env` (mode 0600: it holds the MQTT
+  password): the reporter's settings from this shell (MQTT_*, IDLE_*, HA_*, LOG_LEVEL,
+  STATE_DIR) and the desktop session's variables at install time (WAYLAND_DISPLAY,
+  DISPLAY, DBUS_SESSION_BUS_ADDRESS, XDG_SESSION_TYPE, ...). GNOME and KDE also hand
+  these to the user manager themselves; the file covers sessions that do not (sway).
+* `$XDG_CONFIG_HOME/systemd/user/idle-reporter.service`: started with the graphical
+  session, stopped with it, restarted when it exits with an error (an unhealthy reporter
+  exits).
+
+The settings are validated first, with the same one-line error as at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from idle_reporter.settings import IdleSettings
+from mqtt_service.config import load_settings
+from mqtt_service.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+UNIT_NAME = "idle-reporter.service"
+SETTING_PREFIXES = ("MQTT_", "IDLE_", "HA_")
+SETTING_NAMES = ("LOG_LEVEL", "STATE_DIR", "HEALTH_FILE", "HEALTH_INTERVAL")
+SESSION_NAMES = (
+    "WAYLAND_DISPLAY",
+    "DISPLAY",
+    "XAUTHORITY",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "XDG_SESSION_TYPE",
+    "XDG_CURRENT_DESKTOP",
+    "XDG_RUNTIME_DIR",
+)
+UNIT_TEMPLATE = """\
+# Written by `idle-reporter install-service`; run it again to update.
+[Unit]
+Description=Idle reporter: tells Home Assistant over MQTT whether this desk is in use
+After=graphical-session.target
+PartOf=graphical-session.target
+
+[Service]
+Type=simple
+EnvironmentFile={env_file}
+ExecStart={exec_start}
+Restart=on-failure
+RestartSec=10
+
+[Install]
+WantedBy=graphical-session.target
+"""
+
+
+class InstallError(Exception):
+    """The service cannot be installed as asked; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFiles:
+    unit: Path
+    env_file: Path
+
+
+def service_files(environ: Mapping[str, str]) -> ServiceFiles:
+    """Where the unit and its environment file go (XDG_CONFIG_HOME, else ~/.config)."""
+    config = Path(environ.get("XDG_CONFIG_HOME") or Path(environ.get("HOME", "~")) / ".config")
+    config = config.expanduser()
+    return ServiceFiles(
+        config / "systemd" / "user" / UNIT_NAME, config / "idle-reporter" / "idle-reporter.env"
+    )
+
+
+def captured_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The reporter's settings and the session's variables, as the service will see them."""
+    captured = {
+        name: value
+        for name, value in sorted(environ.items())
+        if value and (name.startswith(SETTING_PREFIXES) or name in SETTING_NAMES)
+    }
+    captured.update({name: environ[name] for name in SESSION_NAMES if environ.get(name)})
+    if "STATE_DIR" not in captured:
+        home = Path(environ.get("HOME", "~"))
+        state_home = Path(environ.get("XDG_STATE_HOME") or home / ".local" / "state")
+        captured["STATE_DIR"] = str(state_home.expanduser() / "idle-reporter")
+    return captured
+
+
+def quote(value: str) -> str:
+    """A value for systemd's EnvironmentFile= and ExecStart= (double quotes, C escapes)."""
+    if "\n" in value:
+        raise InstallError(f"a value with a line break cannot go into a unit file: {value!r}")
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def environment_file_text(values: Mapping[str, str]) -> str:
+    lines = ["# Written by `idle-reporter install-service`: the reporter's settings and the"]
+    lines.append(
+        "# desktop session's variables. Edit, then: systemctl --user restart idle-reporter"
+    )
+    lines.extend(f"{name}={quote(value)}" for name, value in values.items())
+    return "\n".join(lines) + "\n"
+
+
+def unit_text(env_file: Path, python: str) -> str:
+    exec_start = " ".join(quote(part) for part in (python, "-m", "idle_reporter"))
+    # EnvironmentFile= takes the rest of the line as the path: no quotes there.
+    return UNIT_TEMPLATE.format(env_file=env_file, exec_start=exec_start)
+
+
+def validate(values: Mapping[str, str]) -> IdleSettings:
+    """Load the settings as the service will. The captured values come from this process's
+    environment, so it only needs the one value this command may add (STATE_DIR)."""
+    os.environ["STATE_DIR"] = values["STATE_DIR"]
+    try:
+        return load_settings(IdleSettings)
+    except ConfigError as exc:
+        raise InstallError(str(exc)) from exc
+
+
+def write_private(path: Path, text: str, mode: int) -> None:
+    """Write atomically with `mode` from the start (the env file holds a password)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as output:
+        output.write(text)
+    os.chmod(temporary, mode)
+    os.replace(temporary, path)
+
+
+def install(environ: Mapping[str, str], python: str) -> tuple[ServiceFiles, IdleSettings]:
+    values = captured_environment(environ)
+    settings = validate(values)
+    files = service_files(environ)
+    write_private(files.env_file, environment_file_text(values), 0o600)
+    write_private(files.unit, unit_text(files.env_file, python), 0o644)
+    return files, settings
+
+
+def enable() -> None:
+    """Ask the user's systemd to load and start the service now and at every login."""
+    systemctl = shutil.which("systemctl")
+    if systemctl is None:
+        raise InstallError("systemctl is not installed: start the service by hand")
+    for arguments in (["daemon-reload"], ["enable", "--now", UNIT_NAME]):
+        result = subprocess.run(
+            [systemctl, "--user", *arguments], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise InstallError(f"systemctl --user {' '.join(arguments)}: {result.stderr.strip()}")
+
+
+def summary(files: ServiceFiles, settings: IdleSettings, enabled: bool) -> str:
+    session = settings.xdg_session_type or "unknown"
+    desktop = settings.xdg_current_desktop or "unknown desktop"
+    lines = [
+        f"Wrote {files.unit}",
+        f"Wrote {files.env_file} (readable by you only: it holds the MQTT password)",
+        f"Reporting as idle/{settings.idle_host_name} to {settings.mqtt_host}:{settings.mqtt_port}"
+        f" ({session} session, {desktop}, IDLE_SOURCE={settings.idle_source})",
+    ]
+    if settings.mqtt_host in {"localhost", "127.0.0.1"}:
+        lines.append("Note: MQTT_HOST is this computer; set it to the broker's address if not.")
+    if enabled:
+        lines.append("Started, and enabled for every login: journalctl --user -u idle-reporter")
+    else:
+        lines.append("Start it now and at every login:")
+        lines.append(
+            f"  systemctl --user daemon-reload && systemctl --user enable --now {UNIT_NAME}"
+        )
+    return "\n".join(lines)
+
+
+def main(arguments: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="idle-reporter install-service",
+        description="Install the reporter as a systemd user service of this desktop session.",
+    )
+    parser.add_argument(
+        "--enable", action="store_true", help="also run systemctl --user enable --now"
+    )
+    options = parser.parse_args(arguments)
+    try:
+        files, settings = install(os.environ, sys.executable)
+        if options.enable:
+            enable()
+    except (InstallError, OSError) as exc:
+        print(f"idle-reporter install-service: {exc}", file=sys.stderr)
+        return 1
+    print(summary(files, settings, options.enable))
+    return 0

@@ -1,0 +1,163 @@
+"""Setup diagnosis against fake speakers: who answers on 1400, and is the clip URL reachable.
+
+One of the speakers is an address where nothing listens, as a speaker on a VLAN the
+bridge cannot route to, or one that is switched off.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from sonos_bridge.audio_server import AudioServer
+from sonos_bridge.doctor import Finding, diagnose, loopback_problem
+from sonos_bridge.tts.cache import ClipCache
+from tests.fakes.speaker import FakeSonosSystem, address_is_free, loopback_addresses
+from tests.integration.sonos.conftest import BridgeFactory
+from tests.support.broker import MosquittoBroker, free_port
+from tests.support.service_process import service_env
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def silent_address() -> str:
+    """A loopback address where nothing answers on port 1400."""
+    return next(ip for ip in loopback_addresses(230) if address_is_free(ip))
+
+
+@pytest.fixture
+def clip_server(tmp_path: Path) -> Iterator[AudioServer]:
+    server = AudioServer(ClipCache(tmp_path / "clips", 1 << 20), "127.0.0.1", 0, None)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def by_check(findings: list[Finding]) -> dict[str, Finding]:
+    return {finding.check: finding for finding in findings}
+
+
+def test_each_speaker_and_the_clip_url_are_checked(
+    sonos: FakeSonosSystem, clip_server: AudioServer, silent_address: str
+) -> None:
+    kitchen = sonos.add("Kitchen")
+    findings = by_check(
+        diagnose(
+            {kitchen.ip: "Kitchen", silent_address: silent_address}, None, clip_server.port, 1.0
+        )
+    )
+    assert findings[f"speaker Kitchen ({kitchen.ip})"].ok
+    dead = findings[f"speaker {silent_address}"]
+    assert not dead.ok
+    assert "port 1400" in dead.detail and "SONOS_HOSTS" in dead.detail
+    clip = findings[f"clip URL http://127.0.0.1:{clip_server.port}/"]
+    assert clip.ok, clip.detail
+
+
+def test_a_clip_url_the_bridge_cannot_reach_says_to_set_advertise_host(
+    sonos: FakeSonosSystem, clip_server: AudioServer
+) -> None:
+    kitchen = sonos.add("Kitchen")
+    findings = diagnose({kitchen.ip: "Kitchen"}, "sonos-bridge.invalid", clip_server.port, 1.0)
+    clip = by_check(findings)[f"clip URL http://sonos-bridge.invalid:{clip_server.port}/"]
+    assert not clip.ok
+    assert "ADVERTISE_HOST" in clip.detail
+
+
+def test_another_program_on_the_clip_port_is_named(sonos: FakeSonosSystem) -> None:
+    class Other(BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    other = HTTPServer(("127.0.0.1", 0), Other)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        kitchen = sonos.add("Kitchen")
+        findings = diagnose({kitchen.ip: "Kitchen"}, "127.0.0.1", other.server_port, 1.0)
+    finally:
+        other.shutdown()
+        other.server_close()
+    clip = by_check(findings)[f"clip URL http://127.0.0.1:{other.server_port}/"]
+    assert not clip.ok
+    assert "HTTP_PORT" in clip.detail and "another program" in clip.detail
+
+
+def test_a_loopback_clip_address_for_a_lan_speaker_is_a_problem() -> None:
+    problem = loopback_problem("127.0.0.1", "192.0.2.10")
+    assert problem is not None and "ADVERTISE_HOST" in problem
+    assert loopback_problem("127.0.0.1", "127.0.0.2") is None
+    assert loopback_problem("192.0.2.1", "192.0.2.10") is None
+
+
+def test_no_speaker_at_all_is_a_failure(clip_server: AudioServer) -> None:
+    findings = by_check(diagnose({}, None, clip_server.port, 1.0))
+    assert not findings["speakers"].ok
+    assert "SONOS_HOSTS" in findings["speakers"].detail
+
+
+def test_the_bridge_logs_one_line_per_failure_at_start(
+    sonos: FakeSonosSystem,
+    bridge_factory: BridgeFactory,
+    silent_address: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    kitchen = sonos.add("Kitchen")
+    caplog.set_level(logging.INFO, logger="sonos_bridge.doctor")
+    service = bridge_factory(sonos_hosts=f"{kitchen.ip},{silent_address}")
+    service.setup_check.join(20)
+    lines = [r.getMessage() for r in caplog.records if r.name == "sonos_bridge.doctor"]
+    failures = [r for r in caplog.records if r.name == "sonos_bridge.doctor" and r.levelno >= 30]
+    assert len(failures) == 1, lines
+    assert silent_address in failures[0].getMessage()
+    assert "\n" not in failures[0].getMessage()
+
+
+def run_doctor(
+    broker: MosquittoBroker, tmp_path: Path, hosts: str
+) -> subprocess.CompletedProcess[str]:
+    environment = service_env(
+        broker,
+        tmp_path / "state",
+        SONOS_HOSTS=hosts,
+        SONOS_TIMEOUT="1",
+        HTTP_PORT=str(free_port()),
+        HTTP_BIND="127.0.0.1",
+        ADVERTISE_HOST="127.0.0.1",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "sonos_bridge", "doctor"],
+        check=False,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_sonos_bridge_doctor_prints_every_check_and_fails_on_one(
+    sonos: FakeSonosSystem, broker: MosquittoBroker, tmp_path: Path, silent_address: str
+) -> None:
+    kitchen = sonos.add("Kitchen")
+    healthy = run_doctor(broker, tmp_path, kitchen.ip)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert [line.split()[0] for line in healthy.stdout.splitlines()] == ["ok", "ok"]
+
+    broken = run_doctor(broker, tmp_path, f"{kitchen.ip},{silent_address}")
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    failed = [line for line in broken.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(failed) == 1 and silent_address in failed[0], broken.stdout
