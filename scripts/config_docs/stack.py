@@ -163,7 +163,7 @@ class Build(BaseModel):
         default="auto",
         description=(
             "Which bridge image to build: piper (with Piper's natural voice and "
-            "en_US-joe-medium, 441 MB), slim (gTTS and espeak-ng only, 176 MB: small "
+            "en_US-joe-medium, ~440 MB), slim (gTTS and espeak-ng only, 176 MB: small "
             "machines), auto (piper on x86_64 and arm64, slim elsewhere, e.g. 32-bit ARM)."
         ),
     )
