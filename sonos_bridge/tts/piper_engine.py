@@ -3,8 +3,9 @@
 piper-tts and onnxruntime (absent from the slim image) are imported the first time a voice
 is loaded, and a voice's model (60 MB for a medium voice) is loaded the first time it
 speaks and kept: a bridge that never speaks with Piper pays nothing for it (measured in
-the container: 52 MB idle either way; 270 MB once Piper has spoken; the first
+the container: 52 MB idle either way; 216-235 MB once Piper has spoken; the first
 announcement takes about a second longer).
+
 onnxruntime runs without its memory arena and memory-pattern planning: each sentence has a
 different length, so both keep growing buffers. Measured here after a dozen sentences:
 ~170 MB resident instead of 325-400 MB, for synthesis ~1.5x slower (a short sentence
