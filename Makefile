@@ -23,7 +23,7 @@ $(BIN)/activate:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[sonos,idle,dev]'
+	$(BIN)/pip install --quiet -e '.[sonos,piper,idle,dev]'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -62,12 +62,15 @@ bench: venv system-packages
 	$(BIN)/python bench/sonos_bench.py
 	$(BIN)/python bench/clip_bench.py
 	$(BIN)/python bench/idle_bench.py
+	$(BIN)/python bench/tts_bench.py
 
-# Seconds to healthy, image sizes and memory of the real stack (needs Docker and root).
+# Seconds to healthy, image sizes and memory of the real stack, and of the bridge's slim
+# and Piper images side by side (needs Docker and root).
 bench-stack: venv
 	bash scripts/system-packages.sh --docker
 	$(MAKE) --no-print-directory compose-v2
 	bash bench/stack_bench.sh
+	bash bench/tts_images.sh
 
 e2e: venv
 	bash scripts/system-packages.sh --docker

@@ -25,17 +25,8 @@ STARTED=0
 FAKE_PID=""
 GOALS_MISSED=0
 
-cleanup() {
-    trap - EXIT INT TERM
-    if [[ -n "$FAKE_PID" ]]; then kill "$FAKE_PID" 2>/dev/null || true; fi
-    if ((STARTED)); then compose down -v --remove-orphans -t 10 >/dev/null 2>&1 || true; fi
-    stop_own_docker
-    rm -rf "$E2E_WORK"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 1' INT TERM
-
-die() { say "$*"; exit 1; }
 
 ensure_docker || die "no Docker engine"
 detect_compose || die "no compose"

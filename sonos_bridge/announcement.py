@@ -40,6 +40,7 @@ class Announcement:
     speakers: list[str]
     volume: int | None = None
     lang: str | None = None
+    voice: str | None = None
     max_age: float | None = None
     reply_to: ReplyTo | None = None
     received_at: float = field(default_factory=time.monotonic)
@@ -137,6 +138,14 @@ def _max_age(value: Any) -> float | None:
     return seconds
 
 
+def _voice(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 128:
+        raise RequestError('"voice" must be a voice name such as "en_US-joe-medium"')
+    return value.strip()
+
+
 def _request_id(value: Any) -> str:
     if value is None or value == "":
         return new_request_id()
@@ -198,6 +207,7 @@ def parse_announcement(
             speakers=speakers,
             volume=_volume(document.get("volume")),
             lang=lang.strip() if isinstance(lang, str) else None,
+            voice=_voice(document.get("voice")),
             max_age=_max_age(document.get("max_age")),
             reply_to=reply_to,
             received_at=received,

@@ -23,12 +23,24 @@ class UnknownLanguageError(RequestError):
     """No configured TTS engine can speak the requested language."""
 
 
+class UnknownVoiceError(RequestError):
+    """The request names a voice no engine has, or one that speaks another language."""
+
+
 class SpeechError(BridgeError):
     """Every configured TTS engine failed for this text."""
 
 
 class EngineError(BridgeError):
-    """One TTS engine failed; the next one is tried."""
+    """One TTS engine failed; the next one is tried and this one rests a while."""
+
+
+class UnspeakableTextError(EngineError):
+    """The engine works but cannot say this text; the next engine is tried, none rests."""
+
+
+class VoiceUnusableError(EngineError):
+    """One voice of the engine cannot be loaded; the engine's other voices still work."""
 
 
 class SpeakerError(BridgeError):

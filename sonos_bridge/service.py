@@ -63,9 +63,17 @@ class BridgeService:
         engine_list = (
             engines
             if engines is not None
-            else build_engines(settings.engine_names, settings.tts_timeout)
+            else build_engines(
+                settings.engine_names,
+                settings.tts_timeout,
+                piper_voices_dir=settings.piper_voices_dir,
+                piper_voice=settings.piper_voice,
+                default_lang=settings.tts_lang,
+            )
         )
-        self.synthesizer = Synthesizer(engine_list, self.cache)
+        self.synthesizer = Synthesizer(
+            engine_list, self.cache, online_deadline=settings.tts_online_deadline
+        )
         self.audio = AudioServer(
             self.cache, settings.http_bind, settings.http_port, settings.advertise_host
         )
@@ -184,11 +192,12 @@ class BridgeService:
 
     def dispatch(self, announcement: Announcement) -> None:
         """Validate against what the bridge knows, then queue on each coordinator."""
-        lang = announcement.lang or self.settings.tts_lang
         if announcement.volume is None:
             announcement.volume = self.settings.sonos_default_volume
         try:
-            self.synthesizer.check_language(lang)
+            lang = self.synthesizer.language_for(
+                announcement.lang, announcement.voice, self.settings.tts_lang
+            )
             targets = self.registry.resolve(announcement.speakers)
         except RequestError as exc:
             if isinstance(exc, UnknownSpeakerError):
@@ -204,7 +213,7 @@ class BridgeService:
                 )
             )
             return
-        clip = self.synthesizer.submit(announcement.text, lang)
+        clip = self.synthesizer.submit(announcement.text, lang, announcement.voice)
         coordinators = {speaker.coordinator_uid for speaker in targets}
         job = Job(announcement, [s.name for s in targets], len(coordinators), self._publish_result)
         logger.info(

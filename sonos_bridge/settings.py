@@ -14,7 +14,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from mqtt_service.config import MqttSettings
 from sonos_bridge.sounds.names import SOUND_NAME
 
-KNOWN_ENGINES = ("gtts", "espeak")
+KNOWN_ENGINES = ("piper", "gtts", "espeak")
 
 
 class SonosSettings(MqttSettings):
@@ -77,10 +77,12 @@ class SonosSettings(MqttSettings):
         description="Seconds between transport-state checks (GetTransportInfo) while a clip plays.",
     )
     tts_engines: str = Field(
-        default="gtts,espeak",
+        default="piper,gtts,espeak",
         description=(
-            "Speech engines, comma-separated, in the order tried: gtts (Google, online, "
-            "natural voice), espeak (espeak-ng, offline, robotic voice)."
+            "Speech engines, comma-separated, in the order tried: piper (natural voice "
+            "computed on this machine; left out in the slim image), gtts (Google, online, "
+            "natural voice), espeak (espeak-ng, offline, robotic voice). A language an engine "
+            "cannot speak goes to the next."
         ),
     )
     tts_lang: str = Field(
@@ -95,6 +97,29 @@ class SonosSettings(MqttSettings):
         description=(
             "Seconds one engine may take before the next one is tried (gTTS: per network "
             "operation)."
+        ),
+    )
+    tts_online_deadline: float = Field(
+        default=1.5,
+        ge=0,
+        le=120,
+        description=(
+            "Seconds an online engine (gtts) may take before the next engine speaks instead; "
+            "its clip still lands in the cache for next time. 0 never waits for it."
+        ),
+    )
+    piper_voices_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of extra Piper voices (NAME.onnx with its NAME.onnx.json), read at start; "
+            "the voices the image ships are always there too. The image sets /voices."
+        ),
+    )
+    piper_voice: str | None = Field(
+        default=None,
+        description=(
+            "Preferred Piper voice for its language (file name without .onnx, e.g. "
+            "en_US-joe-medium). Empty: each language uses its first voice."
         ),
     )
     tts_max_chars: int = Field(
@@ -138,11 +163,21 @@ class SonosSettings(MqttSettings):
     def _known_engines(cls, value: str) -> str:
         names = [name.strip().lower() for name in value.split(",") if name.strip()]
         if not names:
-            raise ValueError("name at least one engine (gtts, espeak)")
+            raise ValueError(f"name at least one engine ({', '.join(KNOWN_ENGINES)})")
         unknown = [name for name in names if name not in KNOWN_ENGINES]
         if unknown:
-            raise ValueError(f"unknown engine {unknown[0]!r}; choose from gtts, espeak")
+            raise ValueError(
+                f"unknown engine {unknown[0]!r}; choose from {', '.join(KNOWN_ENGINES)}"
+            )
         return ",".join(names)
+
+    @field_validator("piper_voice")
+    @classmethod
+    def _voice_name(cls, value: str | None) -> str | None:
+        name = (value or "").strip().removesuffix(".onnx")
+        if "/" in name or "\\" in name:
+            raise ValueError("a voice name, not a path (put the file in PIPER_VOICES_DIR)")
+        return name or None
 
     @field_validator("sonos_base_topic")
     @classmethod

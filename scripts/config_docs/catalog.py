@@ -107,6 +107,8 @@ SERVICE_VALUES: dict[str, dict[str, str | Placement]] = {
         "MQTT_CLIENT_ID": "${SONOS_MQTT_CLIENT_ID:-}",
         # Inside the data volume, under STATE_DIR.
         "CACHE_DIR": Placement.NOT_PASSED,
+        # The mount point of PIPER_VOICES_HOST_DIR.
+        "PIPER_VOICES_DIR": "/voices",
     },
     "idle_reporter": {
         "MQTT_CLIENT_ID": "${IDLE_MQTT_CLIENT_ID:-}",
@@ -193,6 +195,7 @@ def build_catalog(
         Section(
             "Sonos bridge",
             "Speaks text published to sonos/tts/<speaker> on your Sonos speakers.",
+            own=tuple(variables_of(stack.SonosContainer)),
             settings=tuple(services["sonos_bridge"]),
         ),
         Section(

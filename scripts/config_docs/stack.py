@@ -93,6 +93,19 @@ class ClientIds(BaseModel):
     idle_mqtt_client_id: str = Field(default="", description="The idle reporter's MQTT_CLIENT_ID.")
 
 
+class SonosContainer(BaseModel):
+    """What the bridge's container mounts."""
+
+    piper_voices_host_dir: str = Field(
+        default="./piper-voices",
+        description=(
+            "Folder on this computer with extra Piper voices (NAME.onnx + NAME.onnx.json, "
+            "e.g. from huggingface.co/rhasspy/piper-voices), mounted read-only at "
+            "PIPER_VOICES_DIR; read when the bridge starts."
+        ),
+    )
+
+
 class IdleContainer(BaseModel):
     """How the idle reporter's container reaches the desktop."""
 
@@ -143,7 +156,15 @@ class Build(BaseModel):
         description=(
             "For a build without internet access: a directory in this folder holding wheels "
             "of the project and all its dependencies (`pip wheel -w wheelhouse "
-            "'.[sonos,idle]'` with the base image's Python version)."
+            "'.[sonos,piper,idle]'` with the base image's Python version)."
+        ),
+    )
+    sonos_bridge_variant: str = Field(
+        default="auto",
+        description=(
+            "Which bridge image to build: piper (with Piper's natural voice and "
+            "en_US-joe-medium, ~440 MB), slim (gTTS and espeak-ng only, 176 MB: small "
+            "machines), auto (piper on x86_64 and arm64, slim elsewhere, e.g. 32-bit ARM)."
         ),
     )
     sonos_bridge_image: str = Field(

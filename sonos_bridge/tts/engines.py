@@ -1,7 +1,8 @@
-"""Text-to-speech engines: Google's (gTTS, online) and espeak-ng (offline fallback).
+"""Text-to-speech engines: Google's (gTTS, online), espeak-ng (offline) and Piper (offline).
 
 Each engine writes an MP3 to a path it is given and raises `EngineError` with a reason a
 person can act on. Network calls always carry a timeout: gTTS waits forever by default.
+An `online` engine may hang on a bad network, so the synthesizer hedges it (see there).
 """
 
 from __future__ import annotations
@@ -18,19 +19,27 @@ from gtts import gTTS, gTTSError
 from gtts.lang import tts_langs
 
 from sonos_bridge.errors import EngineError
+from sonos_bridge.tts.lame import start_lame
+from sonos_bridge.tts.piper_engine import PiperEngine, piper_installed
+from sonos_bridge.tts.voices import load_catalog
 
 logger = logging.getLogger(__name__)
-
-MP3_KBITS = 48
 
 
 class Engine(Protocol):
     """What the synthesizer needs from an engine."""
 
     name: str
+    online: bool
 
-    def voice_for(self, lang: str) -> str | None:
-        """The engine's own code for `lang`, or None when it cannot speak it."""
+    def voice_for(self, lang: str, named: str | None = None) -> str | None:
+        """The engine's own code for `lang` (or for the voice `named`), None if it has none."""
+
+    def voice_language(self, name: str) -> str | None:
+        """The language of the engine's voice called `name`; None if it has no such voice."""
+
+    def voice_names(self) -> list[str]:
+        """Names a request's "voice" may use with this engine."""
 
     def synthesize(self, text: str, voice: str, target: Path) -> None:
         """Write `text` spoken in `voice` as MP3 to `target`, or raise EngineError."""
@@ -52,13 +61,20 @@ class GttsEngine:
     """Google Translate's voice through gTTS; needs the internet."""
 
     name = "gtts"
+    online = True
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._languages = {code.casefold(): code for code in tts_langs()}
 
-    def voice_for(self, lang: str) -> str | None:
+    def voice_for(self, lang: str, named: str | None = None) -> str | None:
         return _match_language(lang, self._languages)
+
+    def voice_language(self, name: str) -> str | None:
+        return None
+
+    def voice_names(self) -> list[str]:
+        return []
 
     def synthesize(self, text: str, voice: str, target: Path) -> None:
         try:
@@ -83,6 +99,7 @@ class EspeakEngine:
     """
 
     name = "espeak"
+    online = False
 
     def __init__(self, timeout: float, espeak: str = "espeak-ng", lame: str = "lame") -> None:
         self.timeout = timeout
@@ -113,29 +130,25 @@ class EspeakEngine:
                 voices.setdefault(code.split("-", 1)[0], voice)
         return voices
 
-    def voice_for(self, lang: str) -> str | None:
+    def voice_for(self, lang: str, named: str | None = None) -> str | None:
         return _match_language(lang, self._languages)
+
+    def voice_language(self, name: str) -> str | None:
+        return None
+
+    def voice_names(self) -> list[str]:
+        return []
 
     def close(self) -> None:
         """Nothing to release: each clip runs its own short-lived processes."""
 
     def synthesize(self, text: str, voice: str, target: Path) -> None:
-        # -q 7 is lame's fast mode ("-f"); MPEG-2 at espeak-ng's 22.05 kHz, mono.
-        encode = [self.lame, "--quiet", "-q", "7", "-b", str(MP3_KBITS), "-", str(target)]
         # Text goes through stdin, never the command line: it may start with "-".
         speak_command = [self.espeak, "-b", "1", "-v", voice, "--stdout"]
         encoder: subprocess.Popen[bytes] | None = None
         speak: subprocess.Popen[bytes] | None = None
         try:
-            try:
-                encoder = subprocess.Popen(
-                    encode,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                )
-            except OSError as exc:
-                raise EngineError(f"cannot run {self.lame}: {exc.strerror}") from None
+            encoder = start_lame(self.lame, target)
             assert encoder.stdin is not None
             try:
                 speak = subprocess.Popen(
@@ -184,11 +197,52 @@ def _empty(path: Path) -> bool:
         return True
 
 
-def build_engines(names: list[str], timeout: float) -> list[Engine]:
+def build_engines(
+    names: list[str],
+    timeout: float,
+    *,
+    piper_voices_dir: Path | None = None,
+    piper_voice: str | None = None,
+    default_lang: str = "en",
+) -> list[Engine]:
     engines: list[Engine] = []
     for name in names:
         if name == "gtts":
             engines.append(GttsEngine(timeout))
         elif name == "espeak":
             engines.append(EspeakEngine(timeout))
+        elif name == "piper":
+            piper = _piper_engine(timeout, piper_voices_dir, piper_voice, default_lang)
+            if piper is not None:
+                engines.append(piper)
     return engines
+
+
+def _piper_engine(
+    timeout: float, voices_dir: Path | None, preferred: str | None, default_lang: str
+) -> Engine | None:
+    """The Piper engine, or None (said once) when the image or the voices rule it out."""
+    if not piper_installed():
+        logger.info(
+            "piper-tts is not installed (the slim image): TTS_ENGINES' piper is left out "
+            "and the other engines speak"
+        )
+        return None
+    catalog = load_catalog(voices_dir, preferred)
+    if not catalog.names:
+        logger.warning(
+            "No Piper voice found (PIPER_VOICES_DIR=%s); the other engines speak instead",
+            voices_dir or "unset",
+        )
+        return None
+    logger.info("Piper voices: %s", ", ".join(catalog.names))
+    chosen = catalog.for_language(default_lang)
+    if catalog.preferred is not None and chosen is not catalog.preferred:
+        logger.warning(
+            'PIPER_VOICE=%s speaks %s, not TTS_LANG=%s: requests without "lang" use %s',
+            catalog.preferred.name,
+            catalog.preferred.language,
+            default_lang,
+            chosen.name if chosen is not None else "the next engine",
+        )
+    return PiperEngine(catalog, timeout)

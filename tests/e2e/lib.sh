@@ -104,7 +104,7 @@ build_wheelhouse() {
     local started
     started=$(now)
     if ! "$py" -m pip wheel -q --disable-pip-version-check --find-links "$ROOT/$E2E_WHEELHOUSE_REL" \
-        -w "$ROOT/$E2E_WHEELHOUSE_REL" "${ROOT}[sonos,idle]" >"$E2E_WORK/pip-wheel.log" 2>&1; then
+        -w "$ROOT/$E2E_WHEELHOUSE_REL" "${ROOT}[sonos,piper,idle]" >"$E2E_WORK/pip-wheel.log" 2>&1; then
         say "pip wheel failed:"
         tail -n 30 "$E2E_WORK/pip-wheel.log" >&2
         return 1
@@ -177,7 +177,8 @@ IDLE_REPORTER_IMAGE=$E2E_IDLE_IMAGE
 LOG_LEVEL=${E2E_LOG_LEVEL:-INFO}
 SONOS_HOSTS=$E2E_SONOS_HOSTS
 SONOS_DEFAULT_SPEAKER=Kitchen
-TTS_ENGINES=espeak
+TTS_ENGINES=${E2E_TTS_ENGINES:-espeak,piper}
+SONOS_BRIDGE_VARIANT=${E2E_VARIANT:-auto}
 HTTP_PORT=$E2E_HTTP_PORT
 ADVERTISE_HOST=127.0.0.1
 IDLE_HOST_NAME=e2e-desktop
@@ -220,6 +221,18 @@ build_stack_images() {
 image_size_mb() {
     docker image inspect -f '{{.Size}}' "$1" 2>/dev/null | awk '{ printf "%.0f", $1 / 1000000 }'
 }
+
+# The bench scripts' exit trap: stop the fake speakers (FAKE_PID) and the stack (when
+# STARTED is 1), a dockerd started here, and remove E2E_WORK.
+bench_cleanup() {
+    trap - EXIT INT TERM
+    if [[ -n "${FAKE_PID:-}" ]]; then kill "$FAKE_PID" 2>/dev/null || true; fi
+    if ((${STARTED:-0})); then compose down -v --remove-orphans -t 10 >/dev/null 2>&1 || true; fi
+    stop_own_docker
+    rm -rf "$E2E_WORK"
+}
+
+die() { say "$*"; exit 1; }
 
 # Fake Sonos speakers (tests/fakes/speaker.py) on the host's loopback addresses: the
 # bridge (host network) reaches them, and they fetch the clips from its audio server like

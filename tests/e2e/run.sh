@@ -8,7 +8,8 @@
 # 3. builds a wheelhouse with the host's Python 3.11 and the stack's images from both;
 # 4. starts the stack (own project name, free ports) and fake Sonos speakers on loopback
 #    addresses, and checks through the real broker with mosquitto_pub/mosquitto_sub:
-#    health and start order, a TTS request played and answered, the idle reporter's
+#    health and start order, a TTS request played and answered, a request naming the
+#    image's Piper voice spoken by Piper (not with E2E_VARIANT=slim), the idle reporter's
 #    retained discovery and state, no request lost across a broker restart, requests
 #    queued for a killed bridge played after its restart, retained messages kept across
 #    `down` + `up`; the zero-edit start (no password given: generated, each service reads
@@ -23,7 +24,8 @@
 # fake speakers.
 # Environment: E2E_KEEP=1 keeps the stack and work dir for a look afterwards;
 # E2E_KEEP_DOCKERD=1 leaves a dockerd started here running; E2E_COMPOSE, E2E_PYTHON,
-# E2E_SPEAKER_NET (default 127.0.77), E2E_DEBIAN_MIRROR.
+# E2E_SPEAKER_NET (default 127.0.77), E2E_DEBIAN_MIRROR, E2E_VARIANT (the bridge image:
+# auto, piper or slim), E2E_TTS_ENGINES (default espeak,piper).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -268,6 +270,18 @@ check_json_tts() {
     wait_results 60 json-1 json-2 || return 1
     (($(speaker_fetches Office) > 0)) || { echo "Office never fetched a clip" >&2; return 1; }
     echo "Kitchen and Office"
+}
+
+# A request naming the image's Piper voice is spoken by Piper in the container (as the
+# unprivileged user, from the packaged voice), although espeak comes first in TTS_ENGINES.
+check_piper_voice() {
+    pub_retry -t sonos/tts/Kitchen \
+        -m '{"text": "Dinner is ready", "id": "piper-voice", "voice": "en_US-joe-medium"}' ||
+        { echo "publish failed" >&2; return 1; }
+    wait_results 60 piper-voice || return 1
+    compose logs --no-color sonos_bridge 2>&1 | grep -q "Loaded Piper voice en_US-joe-medium" ||
+        { echo "the bridge did not load the Piper voice" >&2; return 1; }
+    echo "played with en_US-joe-medium"
 }
 
 check_idle_retained() {
@@ -555,6 +569,9 @@ start_results_collector
 sleep 1
 check "TTS 'Hello' to sonos/tts/Kitchen played and answered" check_plain_tts
 check "TTS JSON requests with ids to both speakers played" check_json_tts
+if [[ "${E2E_VARIANT:-auto}" != slim ]]; then
+    check "a request naming the Piper voice is spoken by Piper" check_piper_voice
+fi
 check "idle reporter: retained discovery and state" check_idle_retained
 check "idle reporter follows the state file" check_idle_follows_file
 check "broker restart while publishing: no request lost" check_broker_restart

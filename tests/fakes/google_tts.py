@@ -24,12 +24,18 @@ import requests.adapters
 
 
 class FakeGoogle:
-    """Serves `mode`: "ok" (audio), "429", "500", "slow" (no answer in time), "empty"."""
+    """Serves `mode`: "ok" (audio), "429", "500", "slow" (no answer in time), "empty", or
+    "hang": accepts the connection and never answers (a firewall that drops the replies)
+    until `answer_held()` lets the held requests through with audio, as a late answer.
+    """
 
     def __init__(self, audio: bytes) -> None:
         self.audio = audio
         self.mode = "ok"
         self.requests = 0
+        self.held = 0  # requests in "hang" mode not answered (yet)
+        self._holding = threading.Condition()
+        self._answer_held = False
         self._release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _GoogleHandler)
         self._server.daemon_threads = True
@@ -43,13 +49,29 @@ class FakeGoogle:
         self._thread.start()
         return self
 
+    def answer_held(self) -> None:
+        """Let every held request (and any later one in "hang" mode) answer with audio."""
+        with self._holding:
+            self._answer_held = True
+            self._holding.notify_all()
+
+    def hold(self) -> bool:
+        """Block a "hang" request; True when it is to be answered, False on close."""
+        with self._holding:
+            self.held += 1
+            self._holding.wait_for(lambda: self._answer_held or self._release.is_set())
+            self.held -= 1
+            return self._answer_held and not self._release.is_set()
+
     def close(self) -> None:
         self._release.set()
+        with self._holding:
+            self._holding.notify_all()
         self._server.shutdown()
         self._server.server_close()
 
     def body(self) -> bytes:
-        encoded = base64.b64encode(self.audio if self.mode == "ok" else b"").decode()
+        encoded = base64.b64encode(b"" if self.mode == "empty" else self.audio).decode()
         inner = json.dumps([encoded], separators=(",", ":"))
         rpc = json.dumps(
             [["wrb.fr", "jQ1olc", inner, None, None, None, "generic"]], separators=(",", ":")
@@ -63,6 +85,8 @@ class _GoogleHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         fake: FakeGoogle = self.server.fake  # type: ignore[attr-defined]
         fake.requests += 1
+        if fake.mode == "hang" and not fake.hold():
+            return
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if fake.mode == "slow":
             fake._release.wait(30)
@@ -98,3 +122,14 @@ def redirect_google(monkeypatch: pytest.MonkeyPatch, port: int) -> Iterator[None
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
     yield
+
+
+@contextmanager
+def running_google(monkeypatch: pytest.MonkeyPatch, audio: bytes) -> Iterator[FakeGoogle]:
+    """A started fake that gTTS's requests reach; closed (held requests let go) on exit."""
+    fake = FakeGoogle(audio).start()
+    try:
+        with redirect_google(monkeypatch, fake.port):
+            yield fake
+    finally:
+        fake.close()

@@ -27,15 +27,15 @@ def test_the_generated_files_match_the_settings() -> None:
 
 
 def test_a_setting_added_without_make_docs_is_caught_everywhere() -> None:
-    class WithVoice(SonosSettings):
-        piper_voice: str = Field(default="", description="The Piper voice to speak with.")
+    class WithPitch(SonosSettings):
+        tts_pitch: str = Field(default="", description="The pitch to speak with.")
 
-    catalog = build_catalog(sonos=WithVoice)
+    catalog = build_catalog(sonos=WithPitch)
     assert out_of_date(ROOT, catalog) == GENERATED
     files = generate(ROOT, catalog)
-    assert "      PIPER_VOICE: ${PIPER_VOICE:-}\n" in files[SERVICES_FILE]
-    assert "# The Piper voice to speak with.\n#PIPER_VOICE=\n" in files[".env.example"]
-    assert "| `PIPER_VOICE` | empty | The Piper voice to speak with. |" in files["README.md"]
+    assert "      TTS_PITCH: ${TTS_PITCH:-}\n" in files[SERVICES_FILE]
+    assert "# The pitch to speak with.\n#TTS_PITCH=\n" in files[".env.example"]
+    assert "| `TTS_PITCH` | empty | The pitch to speak with. |" in files["README.md"]
 
 
 def test_a_setting_without_a_description_is_refused() -> None:

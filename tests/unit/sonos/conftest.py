@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sonos_bridge.tts.cache import ClipCache
-from tests.fakes.google_tts import FakeGoogle, redirect_google
+from tests.fakes.google_tts import FakeGoogle, running_google
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,5 @@ def cache(tmp_path: Path) -> ClipCache:
 
 @pytest.fixture
 def google(mp3_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogle]:
-    fake = FakeGoogle(mp3_bytes).start()
-    with redirect_google(monkeypatch, fake.port):
+    with running_google(monkeypatch, mp3_bytes) as fake:
         yield fake
-    fake.close()
