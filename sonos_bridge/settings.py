@@ -30,6 +30,13 @@ class SonosSettings(MqttSettings):
     sonos_play_margin: float = Field(default=10.0, ge=0, le=600)
     # How often the end of a clip is polled (GetTransportInfo) while it plays.
     sonos_poll_interval: float = Field(default=0.25, ge=0.005, le=5)
+    sonos_stuck_after: float = Field(
+        default=900.0,
+        ge=1,
+        le=86400,
+        description="Seconds one announcement may keep a speaker group's queue busy before "
+        "the bridge counts as unhealthy (and, after HEALTH_RESTART_AFTER checks, restarts).",
+    )
     tts_engines: str = "gtts,espeak"
     tts_lang: str = Field(default="en", min_length=1)
     tts_timeout: float = Field(default=10.0, gt=0, le=120)
