@@ -46,6 +46,7 @@ class AckJournal:
         self.path = path
         self._file: TextIO | None = None
         self._lines = 0
+        self._failing = False  # warn once, not at every message
 
     @classmethod
     def for_client(cls, state_dir: Path, client_id: str) -> AckJournal:
@@ -120,6 +121,13 @@ class AckJournal:
             self._file.write(text)
             self._file.flush()
         except OSError as exc:
-            logger.warning("Cannot append to %s: %s", self.path, exc)
+            if not self._failing:
+                logger.warning(
+                    "Cannot write %s (%s): after a crash, answered requests may be replayed",
+                    self.path,
+                    exc,
+                )
+            self._failing = True
             return
+        self._failing = False
         self._lines += text.count("\n")

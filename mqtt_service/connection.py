@@ -260,11 +260,6 @@ class MqttConnection:
     def pending_deliveries(self) -> int:
         return self._tracker.pending_count
 
-    @property
-    def pending_acknowledgements(self) -> int:
-        """Received messages not acknowledged yet (being handled, or waiting their turn)."""
-        return self._ledger.pending_count
-
     # ------------------------------------------------------------- callbacks
     def _send_ack(self, mid: int, qos: int) -> None:
         self._client.ack(mid, qos)
