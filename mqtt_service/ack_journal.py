@@ -81,8 +81,13 @@ class AckJournal:
         except (IndexError, ValueError):
             pass  # a line cut short by a crash: the broker resends that message anyway
 
+    @staticmethod
+    def _lines_of(entry: JournalEntry) -> str:
+        received = f"R {entry.mid} {entry.qos} {entry.digest} {entry.first_seen:.3f}\n"
+        return received + (f"S {entry.mid}\n" if entry.settled else "")
+
     def received(self, entry: JournalEntry) -> None:
-        self._append(f"R {entry.mid} {entry.qos} {entry.digest} {entry.first_seen:.3f}\n")
+        self._append(self._lines_of(entry))
 
     def settled(self, mid: int) -> None:
         self._append(f"S {mid}\n")
@@ -97,16 +102,15 @@ class AckJournal:
     def rewrite(self, pending: list[JournalEntry]) -> None:
         """Replace the log with just the pending entries (atomically)."""
         self.close()
-        lines = [f"R {e.mid} {e.qos} {e.digest} {e.first_seen:.3f}\n" for e in pending]
-        lines += [f"S {e.mid}\n" for e in pending if e.settled]
+        text = "".join(self._lines_of(entry) for entry in pending)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(".tmp")
-            temporary.write_text("".join(lines), encoding="ascii")
+            temporary.write_text(text, encoding="ascii")
             os.replace(temporary, self.path)
         except OSError as exc:
             logger.warning("Cannot write %s: %s", self.path, exc)
-        self._lines = len(lines)
+        self._lines = text.count("\n")
 
     def close(self) -> None:
         if self._file is not None:

@@ -16,6 +16,10 @@ a message whose identifier and content match a pending one *is* that one:
   acknowledged in turn, not handled twice;
 - pending from before a restart (see `ack_journal`) and never answered: it is handed to
   the service, with the time it first arrived.
+A resend (DUP) of a message acknowledged on an earlier connection means the broker lost
+that PUBACK (it was killed before it saved it): it is acknowledged again, in turn, and not
+handed out. Until the broker has our PUBACK it cannot reuse the identifier, and it hands
+them out in sequence, so a recent identifier with the same content is that message.
 A message settled before a reconnect is acknowledged only once the broker resent it on
 the new connection: acknowledging it earlier could race the resend, which would then look
 new. The broker resends before it sends anything new, so the first new message (DUP
@@ -34,6 +38,7 @@ import itertools
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -42,6 +47,9 @@ import paho.mqtt.client as mqtt
 from mqtt_service.ack_journal import AckJournal, JournalEntry
 
 logger = logging.getLogger(__name__)
+
+# Acknowledged messages remembered in case the broker loses the PUBACK in a crash.
+REMEMBER_ACKNOWLEDGED = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +101,12 @@ class AckLedger:
         self._journal = journal
         self._lock = threading.Lock()
         self._pending: dict[int, _Pending] = {}  # by packet identifier, in arrival order
+        # Acknowledged: packet identifier -> (digest, connection it was acknowledged on).
+        self._acknowledged: OrderedDict[int, tuple[str, int]] = OrderedDict()
         self._serials = itertools.count(1)
         self._connection = 0
         self._online = False
+        self._resending = True  # until the broker sends something new after a connect
         for record in journal.load() if journal else []:
             self._pending[record.mid] = _Pending(record, next(self._serials), 0, handled=False)
         if self._pending:
@@ -116,8 +127,11 @@ class AckLedger:
         with self._lock:
             self._connection += 1
             self._online = True
-            if not session_present and self._pending:
-                self._forget(list(self._pending.values()), "the broker started a new session")
+            self._resending = True
+            if not session_present:
+                self._acknowledged.clear()
+                if self._pending:
+                    self._forget(list(self._pending.values()), "the broker started a new session")
 
     def disconnected(self) -> None:
         with self._lock:
@@ -135,14 +149,27 @@ class AckLedger:
                 return self._received_again(known)
             if known is not None:
                 self._forget([known], "the broker gave its packet identifier to a new message")
-            if not message.dup:
-                self._end_redelivery()
-            record = JournalEntry(message.mid, message.qos, digest, time.time())
+            if not message.dup and self._resending:
+                self._end_resending()
+            acknowledged = message.dup and self._was_acknowledged(message.mid, digest)
+            record = JournalEntry(message.mid, message.qos, digest, time.time(), acknowledged)
             pending = _Pending(record, next(self._serials), self._connection, handled=True)
             self._pending[message.mid] = pending
             if self._journal is not None:
                 self._journal.received(record)
+            if acknowledged:
+                logger.info(
+                    "Message %d was resent although it was acknowledged (the broker lost the "
+                    "acknowledgement); acknowledging it again",
+                    message.mid,
+                )
+                self._flush()
+                return None
             return self._receipt(pending)
+
+    def _was_acknowledged(self, mid: int, digest: str) -> bool:
+        earlier = self._acknowledged.get(mid)
+        return earlier is not None and earlier[0] == digest and earlier[1] < self._connection
 
     def _received_again(self, known: _Pending) -> Receipt | None:
         again = replace(known, connection=self._connection, handled=True)
@@ -199,8 +226,18 @@ class AckLedger:
         # replay, the other order could cost a message.
         for pending in ready:
             self._send_ack(pending.record.mid, pending.record.qos)
+            self._acknowledged[pending.record.mid] = (pending.record.digest, self._connection)
+            self._acknowledged.move_to_end(pending.record.mid)
+        while len(self._acknowledged) > REMEMBER_ACKNOWLEDGED:
+            self._acknowledged.popitem(last=False)
 
-    def _end_redelivery(self) -> None:
+    def _end_resending(self) -> None:
+        """The broker sends something new: it has resent all it had, and may now reuse
+        the identifiers acknowledged on earlier connections."""
+        self._resending = False
+        for mid, (_digest, connection) in list(self._acknowledged.items()):
+            if connection < self._connection:
+                del self._acknowledged[mid]
         stale = [p for p in self._pending.values() if p.connection < self._connection]
         if stale:
             self._forget(stale, "the broker did not resend them after the reconnect")

@@ -119,5 +119,28 @@ def test_the_journal_stays_small(tmp_path: Path) -> None:
     journal = AckJournal(tmp_path / "acks.log")
     acks = Acks(journal)
     for number in range(3000):
-        acks.receive(number % 65535 + 1, b"x").settle()
+        acks.receive(number + 1, b"x").settle()
+    acks.receive(4000, b"still being played")
     assert len((tmp_path / "acks.log").read_text().splitlines()) < 1100
+    [pending] = AckJournal(tmp_path / "acks.log").load()
+    assert (pending.mid, pending.settled) == (4000, False)
+
+
+def test_a_resend_of_one_acknowledged_before_a_broker_crash_is_not_handled_again() -> None:
+    # The broker was killed after our PUBACK arrived but before it saved that fact.
+    acks = Acks()
+    acks.receive(5, b"played already").settle()
+    acks.ledger.disconnected()
+    acks.ledger.connected(session_present=True)
+    assert acks.ledger.receive(message(5, b"played already", dup=True)) is None
+    assert acks.sent == [5, 5]
+    assert acks.ledger.pending_count == 0
+
+
+def test_after_the_resends_an_acknowledged_identifier_may_carry_a_new_message() -> None:
+    acks = Acks()
+    acks.receive(5, b"hello").settle()
+    acks.ledger.disconnected()
+    acks.ledger.connected(session_present=True)
+    acks.receive(6, b"something new")  # the broker resent nothing: 5 was saved as done
+    assert acks.ledger.receive(message(5, b"hello", dup=True)) is not None
