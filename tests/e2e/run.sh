@@ -399,7 +399,8 @@ EOF
 }
 
 check_broker_sigkill_under_load() {
-    local broker ids=() i publisher restarts played_before played twice
+    local broker ids=() i publisher restarts played_before played twice started
+    started=$(now)
     broker=$(container_of mosquitto)
     restarts=$(docker inspect -f '{{.RestartCount}}' "$broker")
     played_before=$(announcements_played)
@@ -427,7 +428,8 @@ check_broker_sigkill_under_load() {
     played=$(($(announcements_played) - played_before))
     ((played == ${#ids[@]})) ||
         { echo "$played announcements played for ${#ids[@]} requests" >&2; return 1; }
-    echo "${#ids[@]} of ${#ids[@]} played once; the restart policy restarted the broker"
+    echo "${#ids[@]} of ${#ids[@]} played once; the restart policy restarted the broker;" \
+        "$(elapsed "$started") s"
 }
 
 # ---------------------------------------------------------------- main
