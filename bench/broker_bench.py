@@ -295,7 +295,7 @@ def main() -> int:
             f"CPU {load.cpu_ms / load.requests:5.2f} ms/req  "
             f"written {load.written / load.requests / 1024:7.1f} KiB/req  "
             f"db {load.db_bytes / 1024:5.0f} KiB "
-            f"({load.written / load.requests / max(1, load.db_bytes):3.1f} saves/req)  "
+            f"({load.written / load.requests / max(1, load.db_bytes):4.2f} saves/req)  "
             f"latency p50 {statistics.median(load.latencies):5.1f} ms "
             f"max {max(load.latencies):6.1f} ms  "
             f"save {max(0.0, publish_ms - baseline_publish_ms):5.2f} ms"
