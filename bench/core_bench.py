@@ -4,6 +4,10 @@ Prints, against a real Mosquitto started from the project's config:
 - publish-to-delivery latency (p50, p99) of QoS 1 messages delivered to a service's
   handler through the core, and published by the core, next to a bare paho client
   pair on the same broker (the floor);
+- request -> answer round trip through a service that answers on sonos/result and
+  acknowledges the request once the broker has the answer, as the bridge does;
+- head-of-line: one request held unanswered for HOLD seconds while 50 more arrive; how
+  many of them are handled meanwhile, and their latency, per MQTT_RECEIVE_MAXIMUM;
 - seconds from a broker restart until the service is connected and resubscribed.
 Run: python bench/core_bench.py  (env BENCH_MESSAGES, BENCH_RESTARTS to change counts)
 """
@@ -24,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import paho.mqtt.client as mqtt
 
+from mqtt_service.acks import Receipt
+from mqtt_service.connection import MqttConnection
+from mqtt_service.delivery import when_all_delivered
 from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
 from tests.support.service_process import core_connection
@@ -31,6 +38,9 @@ from tests.support.service_process import core_connection
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "500"))
 RESTARTS = int(os.environ.get("BENCH_RESTARTS", "5"))
 TOPIC = "sonos/tts/bench"
+HOLD = 2.0
+BEHIND = 50
+WINDOWS = (20, 100, 1000)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -68,6 +78,73 @@ def report(label: str, samples: list[float]) -> None:
     )
 
 
+def started(service: MqttConnection) -> MqttConnection:
+    service.start()
+    if not service.wait_ready(10):
+        raise RuntimeError(f"{service.service_name} did not connect")
+    return service
+
+
+def answer_and_ack_when_delivered(service: MqttConnection) -> None:
+    def handler(message: mqtt.MQTTMessage, receipt: Receipt) -> None:
+        when_all_delivered([service.publish("sonos/result", message.payload)], receipt.settle)
+
+    service.subscribe_deferred(TOPIC, handler)
+
+
+def head_of_line(broker: MosquittoBroker, sender: Probe, state_dir: Path, window: int) -> None:
+    """Hold the first request's answer for HOLD s; time the BEHIND requests after it."""
+    service = core_connection(broker, state_dir, "hol", mqtt_receive_maximum=window)
+    held: list[Receipt] = []
+    handled: dict[bytes, float] = {}
+
+    def handler(message: mqtt.MQTTMessage, receipt: Receipt) -> None:
+        if message.payload == b"hold":
+            held.append(receipt)
+            return
+        handled[message.payload] = time.perf_counter()
+        receipt.settle()
+
+    service.subscribe_deferred(TOPIC, handler)
+    started(service)
+    sender.client.publish(TOPIC, "hold", qos=1)
+    sent = {}
+    for number in range(BEHIND):
+        payload = f"behind {number}".encode()
+        sent[payload] = time.perf_counter()
+        sender.client.publish(TOPIC, payload, qos=1)
+    time.sleep(HOLD)
+    during = len(handled)
+    held[0].settle()
+    while len(handled) < BEHIND:
+        time.sleep(0.01)
+    latencies = [(handled[p] - t) * 1000 for p, t in sent.items()]
+    print(
+        f"receive maximum {window:>4}: {during:>2} of {BEHIND} handled while the first waits "
+        f"{HOLD:g} s   p50 {statistics.median(latencies):7.1f} ms   max {max(latencies):7.1f} ms"
+    )
+    service.stop()
+
+
+def recovery(broker: MosquittoBroker, service: MqttConnection) -> None:
+    recoveries: list[float] = []
+    for _ in range(RESTARTS):
+        broker.stop()
+        while service.connected:
+            time.sleep(0.005)
+        broker.start()
+        began = time.perf_counter()
+        if not service.wait_ready(70):
+            raise RuntimeError("the core did not reconnect")
+        recoveries.append(time.perf_counter() - began)
+    print(
+        f"broker restart -> connected and resubscribed: median {statistics.median(recoveries):.2f}"
+        f" s, max {max(recoveries):.2f} s over {RESTARTS} restarts "
+        f"(first reconnect waits MQTT_RECONNECT_MIN_DELAY="
+        f"{service.settings.mqtt_reconnect_min_delay} s)"
+    )
+
+
 def main() -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     workdir = Path(tempfile.mkdtemp(prefix="core-bench-"))
@@ -87,9 +164,7 @@ def main() -> int:
         # Through the core: bare publisher -> the core's handler.
         service = core_connection(broker, workdir / "state", service_name="bench")
         service.subscribe(TOPIC, receiver_hook(arrived, box))
-        service.start()
-        if not service.wait_ready(10):
-            raise RuntimeError("the core did not connect")
+        started(service)
         inbound = measure(lambda p: sender.client.publish(TOPIC, p, qos=1), arrived, box)
 
         # The core publishing: core -> bare subscriber.
@@ -103,23 +178,16 @@ def main() -> int:
         report("bare paho -> service handler (core)", inbound)
         report("service publish (core) -> bare paho", outbound)
 
-        recoveries: list[float] = []
-        for _ in range(RESTARTS):
-            broker.stop()
-            while service.connected:
-                time.sleep(0.005)
-            broker.start()
-            started = time.perf_counter()
-            if not service.wait_ready(70):
-                raise RuntimeError("the core did not reconnect")
-            recoveries.append(time.perf_counter() - started)
-        median_recovery = statistics.median(recoveries)
-        print(
-            f"broker restart -> connected and resubscribed: median {median_recovery:.2f} s, "
-            f"max {max(recoveries):.2f} s over {RESTARTS} restarts "
-            f"(first reconnect waits MQTT_RECONNECT_MIN_DELAY="
-            f"{service.settings.mqtt_reconnect_min_delay} s)"
-        )
+        answering = core_connection(broker, workdir / "answering", service_name="answer")
+        answer_and_ack_when_delivered(answering)
+        started(answering)
+        round_trip = measure(lambda p: sender.client.publish(TOPIC, p, qos=1), arrived, box)
+        report("request -> answer (ack after the answer)", round_trip)
+        answering.stop()
+        for window in WINDOWS:
+            head_of_line(broker, sender, workdir / f"hol-{window}", window)
+
+        recovery(broker, service)
         service.stop()
         sender.close()
         listener.close()

@@ -138,6 +138,25 @@ class MqttSettings(BaseSettings):
             "Seconds between heartbeats; the service counts as unhealthy after three missed beats."
         ),
     )
+    health_restart_after: int = Field(
+        default=6,
+        ge=0,
+        le=10_000,
+        description="Consecutive failed health checks (one every HEALTH_INTERVAL seconds) "
+        "after which a service that reports itself unhealthy (a stuck speaker queue, a dead "
+        "worker) exits with status 3, so Docker's restart policy starts it afresh; 0 never "
+        "exits. A lost broker connection does not count: paho reconnects by itself.",
+    )
+    mqtt_receive_maximum: int = Field(
+        default=1000,
+        ge=1,
+        le=65535,
+        description="MQTT v5 Receive Maximum: how many received QoS 1 messages may wait "
+        "unacknowledged. A request is acknowledged only once it is answered, in arrival "
+        "order, so a long announcement holds back the acknowledgements of requests that "
+        "came after it; this must exceed what can arrive meanwhile, or the broker stops "
+        "delivering (on MQTT 3.1.1 the broker's max_inflight_messages decides).",
+    )
 
     @model_validator(mode="after")
     def _password_from_file(self) -> MqttSettings:

@@ -3,9 +3,13 @@
 It owns the things the old scripts got wrong: a persistent session that really resumes
 (stable client ID, `clean_start=False` with a session expiry on *every* connect), paho's
 own reconnect with backoff (no hand-written loop fighting it), QoS 1 with delivery
-tracked through `on_publish`, a retained availability topic with a last will, and
-Home Assistant's birth message. Handlers run on paho's network thread: they must hand
-slow work to a queue of their own.
+tracked through `on_publish`, received QoS 1 messages acknowledged only once handled
+(in arrival order, see `acks`), a retained availability topic with a last will, and
+Home Assistant's birth message.
+
+Threads: handlers, hooks and paho's callbacks run on paho's network thread; handlers
+must hand slow work to a queue of their own. A deferred handler's receipt may be
+settled from any thread. `publish` may be called from any thread.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from mqtt_service.ack_journal import AckJournal
+from mqtt_service.acks import AckLedger, Receipt
 from mqtt_service.client_id import ClientIdentity, resolve_client_id
 from mqtt_service.config import MqttSettings
 from mqtt_service.delivery import DeliveryTicket, DeliveryTracker
@@ -31,7 +37,7 @@ from mqtt_service.delivery import DeliveryTicket, DeliveryTracker
 logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[mqtt.MQTTMessage], None]
-PahoCallback = Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]
+DeferredHandler = Callable[[mqtt.MQTTMessage, Receipt], None]
 Hook = Callable[[], object]
 Payload = str | bytes | bytearray | int | float | None
 
@@ -50,10 +56,10 @@ _CONNECT_HINTS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subscription:
     topic_filter: str
-    callback: PahoCallback
+    handler: DeferredHandler
     qos: int = 1
 
 
@@ -72,6 +78,11 @@ class MqttConnection:
         self._on_connected: list[Hook] = []
         self._on_ha_online: list[Hook] = []
         self._tracker = DeliveryTracker()
+        self._ledger = AckLedger(
+            self._send_ack, AckJournal.for_client(settings.state_dir, self.client_id)
+        )
+        self._dispatch_lock = threading.Lock()
+        self._holding = False
         self._connected = threading.Event()
         self._ready = threading.Event()
         self._awaited_suback: int | None = None
@@ -99,6 +110,7 @@ class MqttConnection:
             client_id=self.client_id,
             clean_session=None if self.is_v5 else False,
             protocol=protocol,
+            manual_ack=True,
         )
         if settings.mqtt_username:
             password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
@@ -117,16 +129,41 @@ class MqttConnection:
         client.on_publish = self._handle_publish
         client.on_subscribe = self._handle_subscribe
         client.on_socket_open = self._handle_socket_open
-        client.on_message = self._handle_unrouted_message
+        client.on_message = self._handle_message
         return client
 
     def subscribe(self, topic_filter: str, handler: MessageHandler, qos: int = 1) -> None:
-        """Route messages on `topic_filter` to `handler`; call before `start()`."""
-        subscription = Subscription(topic_filter, self._guarded(handler), qos)
-        self._subscriptions.append(subscription)
-        self._client.message_callback_add(topic_filter, subscription.callback)
+        """Route messages on `topic_filter` to `handler`; call before `start()`.
+
+        Each message is acknowledged once `handler` has returned.
+        """
+
+        def settle_on_return(message: mqtt.MQTTMessage, receipt: Receipt) -> None:
+            handler(message)
+            receipt.settle()
+
+        self.subscribe_deferred(topic_filter, settle_on_return, qos)
+
+    def subscribe_deferred(self, topic_filter: str, handler: DeferredHandler, qos: int = 1) -> None:
+        """Like `subscribe`, for work that ends after the handler returns: each message
+        is acknowledged once its receipt is settled (when it has been answered).
+
+        Until then the broker keeps the message and delivers it again to the next
+        process if this one dies. Settle every receipt, even for a refused message,
+        or the acknowledgements of all later messages wait for it.
+        """
+        self._subscriptions.append(Subscription(topic_filter, handler, qos))
         if self._connected.is_set():
             self._client.subscribe(topic_filter, qos)
+
+    def hold_deliveries(self) -> None:
+        """Stop handing messages to handlers (the service is stopping).
+
+        Messages that arrive from now on stay unacknowledged, so the broker delivers
+        them again after the restart; returns once no handler is running.
+        """
+        with self._dispatch_lock:
+            self._holding = True
 
     def on_connected(self, hook: Hook) -> None:
         """Run `hook` after every successful (re)connect, once `online` is published."""
@@ -145,8 +182,10 @@ class MqttConnection:
         if self.is_v5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = self.settings.mqtt_session_expiry
+            properties.ReceiveMaximum = self.settings.mqtt_receive_maximum
         logger.info(
-            "Connecting to %s:%d as %s (client ID %s, MQTT %s, persistent session)",
+            "Connecting to %s:%d as %s (client ID %s, MQTT %s, persistent session, "
+            "messages acknowledged once handled)",
             self.settings.mqtt_host,
             self.settings.mqtt_port,
             self.settings.mqtt_username or "anonymous",
@@ -188,6 +227,7 @@ class MqttConnection:
         self._client.loop_stop()
         self._connected.clear()
         self._ready.clear()
+        self._ledger.close()
         self._identity.release()
         logger.info("Disconnected from the broker")
 
@@ -206,28 +246,62 @@ class MqttConnection:
         The ticket completes when the broker acknowledged it (QoS 0: when it was sent).
         """
         info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            logger.error("Publishing to %s failed: %s", topic, mqtt.error_string(info.rc))
-        elif info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN and qos > 0:
+        if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return self._tracker.register(info.mid)
+        if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN and qos > 0:
             logger.debug("Not connected: %s queued until the broker is back", topic)
-        return self._tracker.register(info.mid)
+            return self._tracker.register(info.mid)
+        # Dropped by paho (its queue is full, or QoS 0 while disconnected): no PUBACK
+        # will ever complete a ticket, so none is kept.
+        logger.error("Publishing to %s failed: %s", topic, mqtt.error_string(info.rc))
+        return DeliveryTicket.refused(info.mid)
 
     @property
     def pending_deliveries(self) -> int:
         return self._tracker.pending_count
 
     # ------------------------------------------------------------- callbacks
-    @staticmethod
-    def _guarded(handler: MessageHandler) -> PahoCallback:
-        """An exception in a handler must not kill paho's network thread."""
+    def _send_ack(self, mid: int, qos: int) -> None:
+        self._client.ack(mid, qos)
 
-        def callback(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-            try:
-                handler(message)
-            except Exception:
-                logger.exception("Handler for %s failed", message.topic)
+    def _handle_message(
+        self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage
+    ) -> None:
+        receipt = self._ledger.receive(message)
+        if receipt is None:
+            return  # a resend of a message handled already
+        with self._dispatch_lock:
+            if self._holding:
+                logger.info(
+                    "Leaving message %d on %s unacknowledged: the service is stopping; the "
+                    "broker delivers it again when the service is back",
+                    message.mid,
+                    message.topic,
+                )
+                return
+            self._dispatch(message, receipt)
 
-        return callback
+    def _dispatch(self, message: mqtt.MQTTMessage, receipt: Receipt) -> None:
+        """An exception in a handler must not kill paho's network thread, nor hold back
+        the acknowledgement of every later message."""
+        topic = message.topic
+        handler = next(
+            (
+                s.handler
+                for s in self._subscriptions
+                if mqtt.topic_matches_sub(s.topic_filter, topic)
+            ),
+            None,
+        )
+        if handler is None:
+            logger.debug("Ignoring message on %s: no handler", topic)
+            receipt.settle()
+            return
+        try:
+            handler(message, receipt)
+        except Exception:
+            logger.exception("Handler for %s failed", topic)
+            receipt.settle()
 
     def _handle_socket_open(self, _client: mqtt.Client, _userdata: Any, sock: Any) -> None:
         if isinstance(sock, socket.socket):
@@ -252,6 +326,7 @@ class MqttConnection:
             return
         self.connect_count += 1
         self.session_present = flags.session_present
+        self._ledger.connected(flags.session_present)
         self.last_connect_error = None
         logger.info(
             "Connected to %s:%d (%s)",
@@ -318,6 +393,7 @@ class MqttConnection:
         was_connected = self._connected.is_set()
         self._connected.clear()
         self._ready.clear()
+        self._ledger.disconnected()
         if self._stopping:
             return
         if reason_code.value == 142:  # Session taken over
@@ -349,11 +425,6 @@ class MqttConnection:
         if reason_code.is_failure:
             logger.error("Broker rejected message %d: %s", mid, reason_code)
         self._tracker.acknowledge(mid, accepted=not reason_code.is_failure)
-
-    def _handle_unrouted_message(
-        self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage
-    ) -> None:
-        logger.debug("Ignoring message on %s: no handler", message.topic)
 
     def _handle_ha_status(self, message: mqtt.MQTTMessage) -> None:
         if message.payload.strip().lower() != ONLINE.encode():

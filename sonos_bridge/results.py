@@ -16,6 +16,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from mqtt_service.connection import MqttConnection
+from mqtt_service.delivery import DeliveryTicket
 from sonos_bridge.announcement import ReplyTo
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ class ResultPublisher:
         self._connection = connection
         self.topic = topic
 
-    def publish(self, result: Result, reply_to: ReplyTo | None = None) -> None:
+    def publish(self, result: Result, reply_to: ReplyTo | None = None) -> list[DeliveryTicket]:
+        """Tickets of every copy published, complete once the broker has each."""
         payload = result.to_json()
         log = logger.info if result.status == "played" else logger.warning
         log(
@@ -68,10 +70,13 @@ class ResultPublisher:
             ", ".join(result.speakers) or "no speaker",
             f": {result.error}" if result.error else "",
         )
-        self._connection.publish(self.topic, payload, qos=1)
+        tickets = [self._connection.publish(self.topic, payload, qos=1)]
         if reply_to is not None:
             properties = None
             if reply_to.correlation is not None:
                 properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
                 properties.CorrelationData = reply_to.correlation
-            self._connection.publish(reply_to.topic, payload, qos=1, properties=properties)
+            tickets.append(
+                self._connection.publish(reply_to.topic, payload, qos=1, properties=properties)
+            )
+        return tickets

@@ -1,18 +1,24 @@
 """Wiring: MQTT requests -> validation -> speech -> per-coordinator playback -> results.
 
 Message handlers run on paho's network thread, so they only parse, look up names in
-memory and hand work to the synthesizer's pool and the coordinator queues.
+memory and hand work to the synthesizer's pool and the coordinator queues. A request is
+acknowledged to the broker only once its result is (the result's PUBACK settles the
+request's receipt, on paho's thread): a bridge that dies before answering gets the
+request again when it is back. Results are published from the playback workers' threads.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import paho.mqtt.client as mqtt
 import soco.config
 
+from mqtt_service.acks import Receipt
 from mqtt_service.connection import MqttConnection
+from mqtt_service.delivery import when_all_delivered
 from sonos_bridge.announcement import Announcement, Rejection, ReplyTo, parse_announcement
 from sonos_bridge.audio_server import AudioServer
 from sonos_bridge.errors import RequestError, UnknownSpeakerError
@@ -29,8 +35,6 @@ from sonos_bridge.upnp import close_sessions
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = "sonos_bridge"
-# A worker busy this long beyond the longest sensible clip is considered stuck.
-STUCK_AFTER = 900.0
 
 
 def reply_to_of(message: mqtt.MQTTMessage) -> ReplyTo | None:
@@ -92,8 +96,8 @@ class BridgeService:
         self._stop = threading.Event()
         self._refresh_now = threading.Event()  # an unknown name may be a new speaker
         self._refresher = threading.Thread(target=self._refresh_loop, name="speakers", daemon=True)
-        self.connection.subscribe(f"{self.base_topic}/tts", self._on_request)
-        self.connection.subscribe(f"{self.base_topic}/tts/+", self._on_request)
+        self.connection.subscribe_deferred(f"{self.base_topic}/tts", self._on_request)
+        self.connection.subscribe_deferred(f"{self.base_topic}/tts/+", self._on_request)
         self.connection.on_connected(self._publish_state)
         if settings.ha_discovery:
             self.connection.on_home_assistant_online(self._publish_discovery)
@@ -123,7 +127,12 @@ class BridgeService:
         self.connection.start()
 
     def shutdown(self) -> None:
-        """Stop serving requests; the runner disconnects from the broker afterwards."""
+        """Stop serving requests; the runner disconnects from the broker afterwards.
+
+        What has not played by now is left unacknowledged (see `_answer`): the broker
+        delivers it again when the bridge is back, instead of a "failed" answer.
+        """
+        self.connection.hold_deliveries()
         self._stop.set()
         self._refresh_now.set()
         self.playback.stop(timeout=self.options.timeout * 2)
@@ -136,9 +145,15 @@ class BridgeService:
         self.connection.stop()
 
     def healthy(self) -> bool:
-        stuck = self.playback.stuck(STUCK_AFTER)
+        limit = self.settings.sonos_stuck_after
+        stuck = self.playback.stuck(limit)
         if stuck:
-            logger.error("Playback on %s has been stuck for %.0f s", ", ".join(stuck), STUCK_AFTER)
+            logger.error(
+                "Playback on %s has been busy with one announcement for over %.0f s "
+                "(SONOS_STUCK_AFTER): stuck",
+                ", ".join(stuck),
+                limit,
+            )
         return not stuck
 
     # ------------------------------------------------------------- speakers
@@ -168,13 +183,14 @@ class BridgeService:
         self.discovery.publish(self.registry.all() if self.settings.ha_discovery else [])
 
     # ------------------------------------------------------------- requests
-    def _on_request(self, message: mqtt.MQTTMessage) -> None:
+    def _on_request(self, message: mqtt.MQTTMessage, receipt: Receipt) -> None:
         if message.retain:
             logger.warning(
                 "Ignoring a retained request on %s: requests must not be retained, or they "
                 "would be spoken at every restart (clear it with an empty retained message)",
                 message.topic,
             )
+            receipt.settle()
             return
         prefix = f"{self.base_topic}/tts/"
         topic_speaker = message.topic[len(prefix) :] if message.topic.startswith(prefix) else None
@@ -184,13 +200,15 @@ class BridgeService:
             default_speaker=self.settings.sonos_default_speaker,
             max_chars=self.settings.tts_max_chars,
             reply_to=reply_to_of(message),
+            # max_age counts from the first arrival, also when the bridge died since.
+            received_at=time.monotonic() - max(0.0, time.time() - receipt.first_seen),
         )
         if isinstance(parsed, Rejection):
-            self._answer_rejection(parsed)
+            self._answer_rejection(parsed, receipt)
             return
-        self.dispatch(parsed)
+        self.dispatch(parsed, receipt)
 
-    def dispatch(self, announcement: Announcement) -> None:
+    def dispatch(self, announcement: Announcement, receipt: Receipt) -> None:
         """Validate against what the bridge knows, then queue on each coordinator."""
         if announcement.volume is None:
             announcement.volume = self.settings.sonos_default_volume
@@ -210,12 +228,17 @@ class BridgeService:
                     str(exc),
                     announcement.reply_to,
                     announcement.received_at,
-                )
+                ),
+                receipt,
             )
             return
         clip = self.synthesizer.submit(announcement.text, lang, announcement.voice)
         coordinators = {speaker.coordinator_uid for speaker in targets}
-        job = Job(announcement, [s.name for s in targets], len(coordinators), self._publish_result)
+
+        def answer(result: Result, played: Announcement) -> None:
+            self._answer(result, played.reply_to, receipt)
+
+        job = Job(announcement, [s.name for s in targets], len(coordinators), answer)
         logger.info(
             "Request %s: %d characters for %s",
             announcement.id,
@@ -224,7 +247,7 @@ class BridgeService:
         )
         self.playback.enqueue(job, targets, clip)
 
-    def _answer_rejection(self, rejection: Rejection) -> None:
+    def _answer_rejection(self, rejection: Rejection, receipt: Receipt) -> None:
         result = Result(
             id=rejection.id,
             status="failed",
@@ -232,7 +255,16 @@ class BridgeService:
             error=rejection.error,
             latency_ms=elapsed_ms(rejection.received_at),
         )
-        self.results.publish(result, rejection.reply_to)
+        self._answer(result, rejection.reply_to, receipt)
 
-    def _publish_result(self, result: Result, announcement: Announcement) -> None:
-        self.results.publish(result, announcement.reply_to)
+    def _answer(self, result: Result, reply_to: ReplyTo | None, receipt: Receipt) -> None:
+        """Publish the result; the request is acknowledged once the broker has it."""
+        if self._stop.is_set() and result.status == "failed":
+            logger.warning(
+                "Request %s did not play before the bridge stopped (%s); leaving it "
+                "unacknowledged: the broker delivers it again when the bridge is back",
+                result.id,
+                result.error,
+            )
+            return
+        when_all_delivered(self.results.publish(result, reply_to), receipt.settle)

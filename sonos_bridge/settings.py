@@ -76,6 +76,13 @@ class SonosSettings(MqttSettings):
         le=5,
         description="Seconds between transport-state checks (GetTransportInfo) while a clip plays.",
     )
+    sonos_stuck_after: float = Field(
+        default=900.0,
+        ge=1,
+        le=86400,
+        description="Seconds one announcement may keep a speaker group's queue busy before "
+        "the bridge counts as unhealthy (and, after HEALTH_RESTART_AFTER checks, restarts).",
+    )
     tts_engines: str = Field(
         default="piper,gtts,espeak",
         description=(

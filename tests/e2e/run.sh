@@ -16,6 +16,7 @@
 #    only its own, `make ha-password`, none in the logs, kept across `down` + `up`),
 #    `sonos-bridge doctor`, and the two services against a separately started broker
 #    with users of its own (docker-compose.own-broker.yml);
+#    chaos: the broker process SIGKILLed while 20 requests stream in;
 # 5. tears everything down (also on failure or Ctrl-C). The last line is `N passed, N failed`.
 #
 # Needs: docker.io, the compose v2 plugin (`make compose-v2`; or E2E_COMPOSE=docker-compose
@@ -523,6 +524,77 @@ EOF
     echo "both healthy ${healthy_s} s after up; TTS played; idle state $state"
 }
 
+# ---------------------------------------------------------------- chaos: durable delivery
+# Kept apart from the checks above (the durable-delivery work owns this part).
+
+# kill_broker_process: SIGKILL the mosquitto process inside its container, as a crash or
+# the OOM killer would. `docker kill` would count as the user's stop, and
+# `restart: unless-stopped` would leave the container down.
+kill_broker_process() {
+    docker exec "$(container_of mosquitto)" sh -c \
+        'for p in /proc/[0-9]*; do
+             [ "$(cat "$p/comm" 2>/dev/null)" = mosquitto ] && kill -9 "${p#/proc/}" && exit 0
+         done
+         exit 1'
+}
+
+# announcements_played: clips the fake speakers fetched and played, all speakers.
+announcements_played() {
+    grep -c " fetched .*bytes" "$E2E_WORK/speakers.log" 2>/dev/null || true
+}
+
+# answers_per_id <id...>: "<id>=<number of different results>" for each id that has not
+# exactly one (a replayed announcement answers again, with its own latency).
+answers_per_id() {
+    "$(e2e_python)" - "$E2E_WORK/results.jsonl" "$@" <<'EOF'
+import json, sys
+answers = {request_id: set() for request_id in sys.argv[2:]}
+with open(sys.argv[1], encoding="utf-8", errors="replace") as results:
+    for line in results:
+        try:
+            result = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(result, dict) and result.get("id") in answers:
+            answers[result["id"]].add(line.strip())
+print(" ".join(f"{i}={len(a)}" for i, a in answers.items() if len(a) != 1))
+EOF
+}
+
+check_broker_sigkill_under_load() {
+    local broker ids=() i publisher restarts played_before played twice started
+    started=$(now)
+    broker=$(container_of mosquitto)
+    restarts=$(docker inspect -f '{{.RestartCount}}' "$broker")
+    played_before=$(announcements_played)
+    for i in $(seq 1 20); do ids+=("chaos-$i"); done
+    (
+        for i in "${!ids[@]}"; do
+            speaker=Kitchen
+            ((i % 2)) && speaker=Office
+            tts "$speaker" "${ids[$i]}" "Chaos request ${ids[$i]}" ||
+                { echo "could not publish ${ids[$i]}" >&2; exit 1; }
+            sleep 0.15
+        done
+    ) 2>"$E2E_WORK/chaos-publisher.err" &
+    publisher=$!
+    sleep 1
+    kill_broker_process || { echo "no mosquitto process to kill in $broker" >&2; return 1; }
+    wait "$publisher" || { cat "$E2E_WORK/chaos-publisher.err" >&2; return 1; }
+    wait_healthy 90 mosquitto sonos_bridge idle_reporter ||
+        { echo "stack not healthy again after the broker was killed" >&2; return 1; }
+    (($(docker inspect -f '{{.RestartCount}}' "$broker") > restarts)) ||
+        { echo "the restart policy did not restart the broker" >&2; return 1; }
+    wait_results 120 "${ids[@]}" || return 1
+    twice=$(answers_per_id "${ids[@]}")
+    [[ -z "$twice" ]] || { echo "answered more than once: $twice" >&2; return 1; }
+    played=$(($(announcements_played) - played_before))
+    ((played == ${#ids[@]})) ||
+        { echo "$played announcements played for ${#ids[@]} requests" >&2; return 1; }
+    echo "${#ids[@]} of ${#ids[@]} played once; the restart policy restarted the broker;" \
+        "$(elapsed "$started") s"
+}
+
 # ---------------------------------------------------------------- main
 for tool in docker debootstrap mosquitto_pub mosquitto_sub; do
     command -v "$tool" >/dev/null 2>&1 || abort setup "$tool is not installed"
@@ -576,6 +648,8 @@ check "idle reporter: retained discovery and state" check_idle_retained
 check "idle reporter follows the state file" check_idle_follows_file
 check "broker restart while publishing: no request lost" check_broker_restart
 check "bridge killed: requests queued while down are played after its restart" check_bridge_kill
+check "broker SIGKILLed while 20 requests stream in: all played, none twice" \
+    check_broker_sigkill_under_load
 check "down + up keeps retained messages (persistence volume)" check_down_up_keeps_retained
 check "passwords kept across down + up" check_passwords_kept
 check "sonos-bridge doctor in the container" check_doctor

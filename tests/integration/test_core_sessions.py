@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import ServiceFactory
 from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
-from tests.support.service_process import ServiceProcess, core_connection, service_env
+from tests.support.service_process import ServiceProcess, core_connection
 
-ECHO = "tests.support.echo_service"
 CONNECTED = r"Ready: "
-ServiceFactory = Callable[..., ServiceProcess]
-
-
-@pytest.fixture
-def service_factory(broker: MosquittoBroker, tmp_path: Path) -> Iterator[ServiceFactory]:
-    started: list[ServiceProcess] = []
-
-    def make(state_dir: Path | None = None, **extra: str) -> ServiceProcess:
-        env = service_env(broker, state_dir or tmp_path / "state", **extra)
-        service = ServiceProcess(ECHO, env)
-        started.append(service)
-        return service
-
-    yield make
-    for service in started:
-        service.kill()
 
 
 def client_id_of(service: ServiceProcess) -> str:

@@ -133,9 +133,10 @@ def service_env(
 
 
 def core_connection(
-    broker: MosquittoBroker, state_dir: Path, service_name: str = "echo"
+    broker: MosquittoBroker, state_dir: Path, service_name: str = "echo", **settings_: object
 ) -> MqttConnection:
-    """An in-process core connection as the `sonos_bridge` user (base topic `sonos`)."""
+    """An in-process core connection as the `sonos_bridge` user (base topic `sonos`);
+    `settings_` override MqttSettings fields."""
     settings = MqttSettings(
         mqtt_host=broker.host,
         mqtt_port=broker.port,
@@ -143,5 +144,6 @@ def core_connection(
         mqtt_password=SecretStr(password_for("sonos_bridge")),
         state_dir=state_dir,
         ha_discovery=False,
+        **settings_,  # type: ignore[arg-type]
     )
     return MqttConnection(settings, service_name=service_name, base_topic="sonos")

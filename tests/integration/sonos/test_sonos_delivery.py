@@ -1,0 +1,141 @@
+"""Nothing a user sends is lost: the bridge as a real process, killed, stopped or stuck.
+
+A request is acknowledged to the broker only once it is answered, so a bridge that dies
+or stops before answering gets it again when it is back. A slow fake speaker keeps the
+first announcement playing for as long as a test needs; the next process finds it fast.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.harness import request, results, wait_result, wait_subscribed
+from tests.fakes.speaker import FakeSonosSystem, FakeSpeaker
+from tests.integration.sonos.test_sonos_process import bridge_environment
+from tests.support.broker import MosquittoBroker
+from tests.support.probe import Probe
+from tests.support.service_process import ServiceProcess
+
+SLOW = 200.0  # a one-second clip plays for minutes: it is still playing when the test acts
+FAST = 0.1
+MAX_AGE = 3.0
+
+
+class Bridge:
+    """Starts `sonos_bridge` processes, one after the other, on the same state."""
+
+    def __init__(
+        self, broker: MosquittoBroker, state_dir: Path, kitchen: FakeSpeaker, listener: Probe
+    ) -> None:
+        self.environment = bridge_environment(broker, state_dir, kitchen.ip)
+        self.broker = broker
+        self.kitchen = kitchen
+        self.listener = listener
+        self.processes: list[ServiceProcess] = []
+
+    def start(self, **extra: str) -> ServiceProcess:
+        process = ServiceProcess("sonos_bridge", {**self.environment, **extra}).start()
+        self.processes.append(process)
+        wait_subscribed(self.broker)
+        return process
+
+    def play_with_queue(self, *requests: dict[str, Any]) -> ServiceProcess:
+        """A bridge playing the first request on the slow kitchen, holding the others."""
+        process = self.start()
+        for body in requests:
+            request(self.listener, "sonos/tts/Kitchen", **body)
+        self.first_clip_playing()
+        process.wait_for_log(f"Request {requests[-1]['id']}: ")
+        return process
+
+    def first_clip_playing(self) -> None:
+        kitchen = self.kitchen
+        kitchen.wait_until(lambda: kitchen.transport.state == "PLAYING", what="a clip playing")
+
+    def restart_with_a_fast_speaker(self) -> None:
+        self.kitchen.speed = FAST
+        self.start()
+
+    def close(self) -> None:
+        for process in self.processes:
+            process.kill()
+
+
+@pytest.fixture
+def bridge(
+    broker: MosquittoBroker, sonos: FakeSonosSystem, listener: Probe, tmp_path: Path
+) -> Iterator[Bridge]:
+    kitchen = sonos.add("Kitchen")
+    kitchen.speed = SLOW
+    starter = Bridge(broker, tmp_path / "state", kitchen, listener)
+    yield starter
+    starter.close()
+
+
+def statuses(listener: Probe, *ids: str) -> dict[str, str]:
+    found = {
+        request_id: wait_result(listener, request_id, timeout=30)["status"] for request_id in ids
+    }
+    assert len(results(listener)) == len(ids), results(listener)
+    return found
+
+
+def test_a_killed_bridge_answers_each_request_it_held_after_its_restart(
+    bridge: Bridge, listener: Probe
+) -> None:
+    first = bridge.play_with_queue(
+        {"id": "playing", "text": "Playing when killed"},
+        {"id": "queued", "text": "Waiting in the queue"},
+        {"id": "stale", "text": "Too old", "max_age": MAX_AGE},
+    )
+    first.kill()
+    # max_age counts from the first arrival: it runs out while the bridge is down.
+    time.sleep(MAX_AGE + 0.5)
+    bridge.restart_with_a_fast_speaker()
+    assert statuses(listener, "playing", "queued", "stale") == {
+        "playing": "played",
+        "queued": "played",
+        "stale": "expired",
+    }
+
+
+def test_requests_not_played_when_the_bridge_stops_play_after_its_restart(
+    bridge: Bridge, listener: Probe
+) -> None:
+    first = bridge.play_with_queue(
+        {"id": "playing", "text": "Playing at the stop"},
+        {"id": "waiting", "text": "Waiting at the stop"},
+    )
+    first.signal(signal.SIGTERM)
+    request(listener, "sonos/tts/Kitchen", text="Sent while stopping", id="stopping")
+    assert first.wait() == 0
+    bridge.restart_with_a_fast_speaker()
+    assert statuses(listener, "playing", "waiting", "stopping") == {
+        "playing": "played",
+        "waiting": "played",
+        "stopping": "played",
+    }
+
+
+def test_a_stuck_speaker_queue_makes_the_bridge_exit_to_be_restarted(
+    bridge: Bridge, listener: Probe
+) -> None:
+    # The slow clip never ends, and the bridge waits up to ten minutes for its end.
+    process = bridge.start(
+        SONOS_PLAY_MARGIN="600",
+        SONOS_STUCK_AFTER="1",
+        HEALTH_INTERVAL="0.2",
+        HEALTH_RESTART_AFTER="3",
+    )
+    request(listener, "sonos/tts/Kitchen", text="Never ends", id="stuck")
+    bridge.first_clip_playing()
+    assert process.wait(timeout=30) == 3
+    log = process.log()
+    assert "Playback on Kitchen has been busy with one announcement for over 1 s" in log
+    assert "exiting with status 3" in log
