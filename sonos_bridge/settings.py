@@ -30,6 +30,21 @@ class SonosSettings(MqttSettings):
     sonos_play_margin: float = Field(default=10.0, ge=0, le=600)
     # How often the end of a clip is polled (GetTransportInfo) while it plays.
     sonos_poll_interval: float = Field(default=0.25, ge=0.005, le=5)
+    sonos_events: bool = Field(
+        default=True,
+        description="Subscribe to each speaker's UPnP transport events to notice the end of "
+        "an announcement at once (the music comes back within tens of milliseconds); the "
+        "speakers must be able to connect to the bridge on SONOS_EVENT_PORT. Without events "
+        "the bridge polls every SONOS_POLL_INTERVAL.",
+    )
+    sonos_event_port: int = Field(
+        default=1400,
+        ge=1,
+        le=65535,
+        description="TCP port on which the bridge receives the speakers' events (the next "
+        "free port up to 100 higher if it is taken); open it to the speakers in a firewall. "
+        "The bridge listens on ADVERTISE_HOST, or on the address that routes to the speakers.",
+    )
     tts_engines: str = "gtts,espeak"
     tts_lang: str = Field(default="en", min_length=1)
     tts_timeout: float = Field(default=10.0, gt=0, le=120)
