@@ -12,10 +12,10 @@ the body in two `send()`s with Nagle on (as Python's `http.server` does) holds t
 until the headers are acknowledged, and Linux delays that ACK by up to 40 ms once a
 connection has turned "interactive". So every response is read with TCP_QUICKACK set
 after the request went out (setting it before sending does not help: the send itself
-puts the socket back in delayed-ACK mode). Measured per call against the fake speaker:
-1.2 ms kept-alive against a one-write server, 44 ms against a two-write one, 1.0 ms with
-TCP_QUICKACK against either, 1.9-2.5 ms for SoCo's own path (`bench/sonos_bench.py`
-prints these).
+puts the socket back in delayed-ACK mode). Measured per call against the fake speaker
+(`bench/sonos_bench.py` prints these): kept alive 0.54 ms against a one-write server and
+44 ms against a two-write one; with TCP_QUICKACK 0.53-0.55 ms against either; SoCo's
+own new connection per call 2.1-2.2 ms.
 
 A speaker that does not answer and one that answers a UPnP error are different problems
 for the user; both name the speaker, the action and what went wrong.
