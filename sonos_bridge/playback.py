@@ -135,10 +135,6 @@ class CoordinatorWorker:
         if self._thread.is_alive():
             logger.warning("Playback on %s did not stop in time", self.coordinator.name)
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     # ------------------------------------------------------------ thread
     def _run(self) -> None:
         try:
@@ -310,7 +306,7 @@ class PlaybackManager:
         """
         for left in self._method.leftovers():
             known = self._speakers.by_uid(left.uid)
-            coordinator = known.coordinator if known and known.is_coordinator else left
+            coordinator = known if known and known.is_coordinator else left
             logger.info("%s was interrupted mid-announcement; restoring it", coordinator.name)
             self.worker_for(coordinator).submit(RECOVER)
 

@@ -39,8 +39,7 @@ class Speaker:
     @classmethod
     def group_coordinator(cls, name: str, uid: str, ip: str) -> Speaker:
         """A group's coordinator, as a speaker of its own."""
-        return cls(name=name, uid=uid, ip=ip, coordinator_uid=uid, coordinator_name=name,
-                   coordinator_ip=ip)  # fmt: skip
+        return cls(name, uid, ip, coordinator_uid=uid, coordinator_name=name, coordinator_ip=ip)
 
     @property
     def is_coordinator(self) -> bool:

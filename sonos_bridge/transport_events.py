@@ -2,18 +2,26 @@
 
 Polling GetTransportInfo every 0.25 s notices the end of a clip 125 ms late on average;
 the speaker's own NOTIFY arrives within milliseconds. So each coordinator worker keeps
-one subscription (SoCo's event listener, renewed by SoCo) and wakes on every event to
-look at the transport; polling stays the fallback for networks where the speakers cannot
-open a connection back to the bridge, and for subscriptions that died silently.
+one subscription (renewed by SoCo) and wakes on every event to look at the transport;
+polling stays the fallback for networks where the speakers cannot open a connection back
+to the bridge, and for subscriptions that died silently.
 
-Threads: SoCo's listener thread calls `TransportWatch.put` for each NOTIFY; `put` only
+SoCo's `Subscription` does the SUBSCRIBE, renewal and UNSUBSCRIBE and its handler parses
+the NOTIFYs, but the bridge runs its own listener server (`EventListener`): SoCo stops
+its listener by raising a flag and sending itself a request without a timeout, and when a
+speaker's NOTIFY wins that race nobody answers the request, so the unsubscribing thread,
+and with it the process's exit, hang forever (seen in the SIGKILL test). Its handler
+threads are not daemons either.
+
+Threads: a listener handler thread calls `TransportWatch.put` for each NOTIFY; `put` only
 counts the event under the watch's condition and wakes the worker waiting in `wait`.
 SoCo's renewal thread may call `_renewal_failed`, which only clears the subscription.
-Everything else runs on the coordinator's worker thread or its executor.
+Everything else runs on the coordinator worker's thread or its executor.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -21,8 +29,8 @@ from concurrent.futures import Executor
 from typing import Any
 
 import soco.config
-from soco.events import event_listener
-from soco.events_base import SubscriptionBase
+from soco.events import EventListener as SocoEventListener
+from soco.events import EventNotifyHandler, EventServer, Subscription
 
 from sonos_bridge.snapshot import ACTIVE_STATES
 from sonos_bridge.upnp import Player
@@ -35,13 +43,54 @@ SUBSCRIPTION_SECONDS = 1800  # SoCo renews at 85 % of it
 RESUBSCRIBE_AFTER = 300.0
 
 
-def configure_listener(port: int, host: str | None) -> None:
-    """Where SoCo's listener binds: `host` (None: the address that routes to a speaker).
+class _EventServer(EventServer):  # type: ignore[misc]  # SoCo is untyped
+    daemon_threads = True  # a speaker that never finishes its NOTIFY must not block exit
 
-    SoCo reads its port setting once at import, so the listener object is set directly.
-    The first free port from `port` up (within 100) is used.
-    """
-    event_listener.requested_port_number = port
+
+class EventListener(SocoEventListener):  # type: ignore[misc]  # SoCo is untyped
+    """SoCo's event listener, served by `serve_forever` and stopped with `shutdown`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._server: _EventServer | None = None
+
+    def listen(self, ip_address: str) -> int:
+        """Serve on the first free port from `requested_port_number` (within 100)."""
+        first = self.requested_port_number
+        for port in range(first, first + 100):
+            try:
+                server = _EventServer((ip_address, port), EventNotifyHandler)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                continue
+            self._server = server
+            threading.Thread(target=server.serve_forever, name="upnp-events", daemon=True).start()
+            logger.info("Listening for speaker events on %s:%d", ip_address, port)
+            return port
+        raise OSError(errno.EADDRINUSE, f"ports {first}-{first + 99} are all in use")
+
+    def stop_listening(self, address: object) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+
+LISTENER = EventListener()
+
+
+class _Subscription(Subscription):  # type: ignore[misc]  # SoCo is untyped
+    """SoCo's subscription, delivered through the bridge's listener."""
+
+    def __init__(self, service: Any, event_queue: Any) -> None:
+        super().__init__(service, event_queue)
+        self.event_listener = LISTENER
+
+
+def configure_listener(port: int, host: str | None) -> None:
+    """Where the listener binds: `host` (None: the address that routes to a speaker)."""
+    LISTENER.requested_port_number = port
     soco.config.EVENT_LISTENER_IP = host
 
 
@@ -56,7 +105,7 @@ class TransportWatch:
         self._uri = ""  # the transport's URI as last evented
         self._expected = ""  # the clip being waited for
         self._active_since_mark = False
-        self._subscription: SubscriptionBase | None = None
+        self._subscription: Subscription | None = None
         self._ip = ""  # where the last subscription was attempted
         self._pending = False  # a SUBSCRIBE is in flight
         self._last_attempt = float("-inf")
@@ -128,9 +177,8 @@ class TransportWatch:
     def _subscribe(self, coordinator: Player) -> None:
         self.close()
         try:
-            subscription = coordinator.soco.avTransport.subscribe(
-                requested_timeout=SUBSCRIPTION_SECONDS, auto_renew=True, event_queue=self
-            )
+            subscription = _Subscription(coordinator.soco.avTransport, self)
+            subscription.subscribe(requested_timeout=SUBSCRIPTION_SECONDS, auto_renew=True)
         except Exception as exc:  # SoCo raises requests' and its own errors alike
             logger.info(
                 "No transport events from %s (%s); noticing the end of clips by polling",
