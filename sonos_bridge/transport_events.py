@@ -110,6 +110,7 @@ class TransportWatch:
         self._pending = False  # a SUBSCRIBE is in flight
         self._last_attempt = float("-inf")
         self._silent = False
+        self._warned = False  # about this subscription's silence
 
     # ------------------------------------------------ SoCo's listener thread
     def put(self, event: Any) -> None:
@@ -152,9 +153,17 @@ class TransportWatch:
             self._condition.notify_all()
 
     def clip_ended(self, marked: int) -> None:
-        """After a clip: no event since `marked` means nobody is listening to us."""
+        """After a clip: no event since `marked` means the events do not reach us."""
         with self._condition:
             self._silent = self._events == marked
+            warn = self._silent and self._subscription is not None and not self._warned
+            self._warned = self._warned or warn
+        if warn:
+            logger.warning(
+                "No transport events from %s arrived during a clip: can it connect to this "
+                "host on SONOS_EVENT_PORT? Noticing the end of clips by polling",
+                self.name,
+            )
 
     def ensure(self, coordinator: Player, executor: Executor) -> None:
         """Subscribe in the background when there is no working subscription."""
@@ -180,7 +189,7 @@ class TransportWatch:
             subscription = _Subscription(coordinator.soco.avTransport, self)
             subscription.subscribe(requested_timeout=SUBSCRIPTION_SECONDS, auto_renew=True)
         except Exception as exc:  # SoCo raises requests' and its own errors alike
-            logger.info(
+            logger.warning(
                 "No transport events from %s (%s); noticing the end of clips by polling",
                 self.name,
                 exc,
@@ -192,7 +201,7 @@ class TransportWatch:
         subscription.auto_renew_fail = self._renewal_failed
         with self._condition:
             self._subscription = subscription
-            self._silent = False
+            self._silent = self._warned = False
         logger.debug("Subscribed to the transport events of %s", self.name)
 
     def _renewal_failed(self, exc: Exception) -> None:  # SoCo's renewal thread

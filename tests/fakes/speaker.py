@@ -425,11 +425,13 @@ class FakeSpeaker:
             return 503, {}
         if path != "/MediaRenderer/AVTransport/Event":
             return 404, {}
-        if method == "UNSUBSCRIBE":
-            return self.events.unsubscribe(headers), {}
         with self.lock:
-            state = self._transport_event_locked()
-        return self.events.subscribe(headers, state)
+            if method == "UNSUBSCRIBE":
+                answer: tuple[int, dict[str, str]] = (self.events.unsubscribe(headers), {})
+            else:
+                answer = self.events.subscribe(headers, self._transport_event_locked())
+            self.lock.notify_all()  # for tests awaiting a subscriber
+        return answer
 
     # ---------------------------------------------------------- requests
     def handle_http(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:

@@ -9,6 +9,8 @@ import dataclasses
 import threading
 import time
 
+import pytest
+
 from sonos_bridge.service import BridgeService
 from tests.fakes.harness import (
     FAST,
@@ -42,16 +44,22 @@ def test_the_end_of_a_clip_is_heard_through_events(
 
 
 def test_without_events_polling_brings_the_music_back(
-    sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe
+    sonos: FakeSonosSystem,
+    bridge_factory: BridgeFactory,
+    listener: Probe,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     kitchen = sonos.add("Kitchen")
     kitchen.play_radio(volume=20)
     kitchen.block_events()  # a firewall between the speakers and the bridge
     bridge_factory()
-    request(listener, "sonos/tts/Kitchen", text="Dinner is ready", volume=45, id="p")
-    assert wait_result(listener, "p")["status"] == "played"
-    radio_back(kitchen)
+    for number in range(2):  # the second clip plays with the subscription surely in place
+        request(listener, "sonos/tts/Kitchen", text="Dinner is ready", volume=45, id=f"p{number}")
+        assert wait_result(listener, f"p{number}")["status"] == "played"
+        radio_back(kitchen)
+        kitchen.wait_until(lambda: kitchen.events.subscribers == 1, what="a subscriber")
     assert kitchen.events.delivered == 0
+    assert "No transport events from Kitchen" in caplog.text  # says what to open
 
 
 def test_a_speaker_that_answers_in_two_writes_plays_and_restores(
