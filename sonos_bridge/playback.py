@@ -163,11 +163,12 @@ class CoordinatorWorker:
         return Group(coordinator, tuple(self._members() or [coordinator]))
 
     def _recover(self, group: Group) -> None:
+        """Never raises: a failed recovery must not keep new announcements from playing."""
         self.busy_since = time.monotonic()
         try:
             self._playback.recover(group)
-        except BridgeError as exc:
-            logger.warning("Restoring %s after a crash failed: %s", group.coordinator.name, exc)
+        except Exception:
+            logger.exception("Restoring %s after a crash failed", group.coordinator.name)
 
     def _next(self) -> PlayItem | None:
         """An announcement already waiting joins the batch; anything else ends it."""

@@ -115,8 +115,10 @@ class GroupSnapshot:
 
     @classmethod
     def from_json(cls, text: str) -> GroupSnapshot:
-        """Raises ValueError (or a subclass) for anything but a snapshot's JSON."""
+        """Raises ValueError, TypeError or KeyError for anything but a snapshot's JSON."""
         document: dict[str, Any] = json.loads(text)
+        if not isinstance(document, dict):
+            raise ValueError(f"a snapshot is a JSON object, not {type(document).__name__}")
         members = tuple(MemberLevel(**member) for member in document.pop("members"))
         source = Source(document.pop("source"))
         return cls(members=members, source=source, **document)

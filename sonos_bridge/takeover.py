@@ -99,7 +99,8 @@ class TakeoverGroup:
         self.method = method
         self.uid = uid
         self.stopping = stopping
-        self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="upnp")
+        # Four snapshot calls at once, plus a SUBSCRIBE in the background.
+        self.executor = ThreadPoolExecutor(max_workers=5, thread_name_prefix="upnp")
         self.watch = TransportWatch(enabled=method.events)
 
     def players(self, group: Group, snapshot: GroupSnapshot | None = None) -> Players:
@@ -139,9 +140,11 @@ class TakeoverGroup:
         name = group.coordinator.name
         try:
             uri = players.coordinator.av("GetMediaInfo").get("CurrentURI", "")
-        except SpeakerUnreachableError as exc:
-            logger.warning("Cannot restore %s yet: %s", name, exc)
-            return  # tried again before its next announcement
+        except SpeakerError as exc:
+            logger.warning("Cannot restore %s after a crash: %s", name, exc)
+            if not isinstance(exc, SpeakerUnreachableError):
+                self.method.store.remove(self.uid)
+            return  # an unreachable group is tried again before its next announcement
         if not is_clip_url(uri):
             logger.info("%s plays something else since the crash; leaving it alone", name)
             self.method.store.remove(self.uid)
@@ -251,11 +254,7 @@ class TakeoverSession:
     def finish(self) -> list[str]:
         """Restore the group; the snapshot stays on disk only if the group did not answer."""
         players = self.players
-        executor = self.group.executor
-        try:
-            report = restore(self.snapshot, players.coordinator, players.members, executor)
-        except SpeakerError as exc:
-            return [f"could not restore {players.coordinator.name}: {exc}"]
+        report = restore(self.snapshot, players.coordinator, players.members, self.group.executor)
         if not report.unreachable:
             self.group.method.store.remove(self.group.uid)
         return report.warnings

@@ -115,6 +115,7 @@ def test_a_restored_group_leaves_nothing_behind(tmp_path: Path) -> None:
 def test_a_half_written_or_foreign_file_is_dropped(tmp_path: Path) -> None:
     (tmp_path / "RINCON_000E58000001400.json").write_text('{"coordinator_uid": "RIN')
     (tmp_path / "RINCON_000E58000009400.json").write_text('{"what": "else"}')
+    (tmp_path / "RINCON_000E58000008400.json").write_text('"a string"')
     (tmp_path / "RINCON_000E58000001400.tmp").write_text("{")  # a crash mid-save
     assert SnapshotStore(tmp_path).leftovers() == []
     assert list(tmp_path.iterdir()) == []
