@@ -47,7 +47,11 @@ class SpeakerError(BridgeError):
     """A speaker did not answer or answered an error."""
 
 
-class SpeakerTimeoutError(SpeakerError):
+class SpeakerUnreachableError(SpeakerError):
+    """A speaker cannot be reached at all: it is off, or off the network."""
+
+
+class SpeakerTimeoutError(SpeakerUnreachableError):
     """A speaker did not answer within SONOS_TIMEOUT."""
 
 

@@ -1,10 +1,17 @@
-"""One queue per group coordinator: snapshot once, announcements in order, restore once.
+"""One queue per group coordinator: announcements in order, one batch at a time.
 
 `play_uri` only works on a group's coordinator, and two announcements sent to one group
 must neither interleave nor each snapshot the other's clip as "what was playing". So every
-coordinator gets a worker thread that drains its queue in batches; coordinators play
-concurrently. The end of a clip is observed through the transport state, bounded by the
-clip's length plus a margin.
+coordinator gets one worker thread (whatever its address becomes) that drains its queue
+in batches; coordinators play concurrently. How a batch is played is a `PlaybackMethod`:
+`takeover.Takeover` (snapshot, UPnP play, restore) today.
+
+A batch ends when the queue is empty after a clip: the group is restored at once, and only
+an announcement already waiting is played before the restore.
+
+Threads: `PlaybackManager.enqueue` runs on paho's network thread and only puts items on
+queues; each `CoordinatorWorker` thread plays its queue and answers the items (which
+publishes results); `stop` runs on the main thread.
 """
 
 from __future__ import annotations
@@ -14,120 +21,79 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
-from functools import partial
-from xml.sax.saxutils import escape
+from dataclasses import dataclass
+from typing import Protocol
 
 from sonos_bridge.announcement import Announcement
-from sonos_bridge.errors import BridgeError, SpeakerTimeoutError
-from sonos_bridge.results import Result, Status, elapsed_ms
-from sonos_bridge.snapshot import GroupSnapshot, restore, take_snapshot
+from sonos_bridge.errors import BridgeError, SpeakerUnreachableError
+from sonos_bridge.jobs import ClipHold, ClipPins, Job, Outcome, PlayItem
 from sonos_bridge.speakers import Speaker
 from sonos_bridge.tts.cache import Clip
-from sonos_bridge.upnp import Player, run_parallel
 
 logger = logging.getLogger(__name__)
 
-FINISHED_STATES = {"STOPPED", "PAUSED_PLAYBACK", "NO_MEDIA_PRESENT"}
-ACTIVE_STATES = {"PLAYING", "TRANSITIONING"}
 
-
-@dataclass
+@dataclass(frozen=True, slots=True)
 class PlaybackOptions:
     """Timing of the workers; tests and the bench poll faster than real speakers need."""
 
     timeout: float = 5.0  # per SOAP call
     margin: float = 10.0  # beyond the clip's length before giving up on the end
-    poll_interval: float = 0.25
+    poll_interval: float = 0.25  # between transport polls when no event comes sooner
     start_grace: float = 1.0  # STOPPED this soon after Play means "not started yet"
-    linger: float = 0.2  # wait this long for a next announcement before restoring
     speech_timeout: float = 60.0
 
 
-@dataclass
-class Outcome:
-    speakers: list[str]
-    status: Status
-    error: str | None = None
-    latency_ms: int | None = None
-    warnings: list[str] = field(default_factory=list)
-    speaker_down: bool = False
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A coordinator and the members of its group (itself included) for one batch."""
+
+    coordinator: Speaker
+    members: tuple[Speaker, ...]
 
 
-class Job:
-    """One request spread over one or more coordinators; answers once all have finished."""
+class GroupSession(Protocol):
+    """One batch on one group, begun before its first clip."""
 
-    def __init__(
-        self,
-        announcement: Announcement,
-        speakers: list[str],
-        parts: int,
-        publish: Callable[[Result, Announcement], None],
-    ) -> None:
-        self.announcement = announcement
-        self.speakers = speakers
-        self._remaining = parts
-        self._outcomes: list[Outcome] = []
-        self._publish = publish
-        self._lock = threading.Lock()
+    def take_warnings(self) -> list[str]: ...
 
-    def finish_part(self, outcome: Outcome) -> None:
-        with self._lock:
-            self._outcomes.append(outcome)
-            self._remaining -= 1
-            if self._remaining > 0:
-                return
-        self._publish(self._combine(), self.announcement)
+    def play(self, clip: Clip, announcement: Announcement) -> int: ...
 
-    def _combine(self) -> Result:
-        outcomes = self._outcomes
-        statuses = {o.status for o in outcomes}
-        if "failed" in statuses:
-            status: Status = "failed"
-        elif statuses == {"expired"}:
-            status = "expired"
-        else:
-            status = "played"
-        errors = [f"{', '.join(o.speakers)}: {o.error}" for o in outcomes if o.error]
-        if len(outcomes) == 1 and outcomes[0].error:
-            errors = [outcomes[0].error]
-        warnings = [w for o in outcomes for w in o.warnings]
-        if status == "played":
-            warnings += [
-                f"{', '.join(o.speakers)}: expired" for o in outcomes if o.status == "expired"
-            ]
-        latencies = [o.latency_ms for o in outcomes if o.latency_ms is not None]
-        return Result(
-            id=self.announcement.id,
-            status=status,
-            speakers=self.speakers,
-            error="; ".join(errors) or None,
-            latency_ms=max(latencies) if latencies else elapsed_ms(self.announcement.received_at),
-            warnings=warnings,
-        )
+    def finish(self) -> list[str]: ...
 
 
-@dataclass
-class PlayItem:
-    job: Job
-    clip: Future[Clip]
-    speakers: list[str]  # the requested names this coordinator plays for
+class GroupPlayback(Protocol):
+    """A method's state for one coordinator, for as long as its worker lives."""
+
+    def recover(self, group: Group) -> None: ...
+
+    def begin(self, group: Group) -> GroupSession: ...
+
+    def interrupt(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
-def didl_for(url: str, title: str) -> str:
-    """Minimal track metadata: Sonos shows the title and knows the stream is MP3."""
-    return (
-        '<DIDL-Lite xmlns:dc="http://purl.org/dc/elements/1.1/" '
-        'xmlns:upnp="urn:schemas-upnp-org:metadata-1-0/upnp/" '
-        'xmlns="urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/">'
-        '<item id="sonos-bridge" parentID="-1" restricted="true">'
-        f"<dc:title>{escape(title)}</dc:title>"
-        "<upnp:class>object.item.audioItem.musicTrack</upnp:class>"
-        f'<res protocolInfo="http-get:*:audio/mpeg:*">{escape(url)}</res>'
-        "</item></DIDL-Lite>"
-    )
+class PlaybackMethod(Protocol):
+    def attach(self, coordinator_uid: str, stopping: threading.Event) -> GroupPlayback: ...
+
+    def leftovers(self) -> list[Speaker]: ...
+
+
+class SpeakerLookup(Protocol):
+    def members_of(self, coordinator_uid: str) -> list[Speaker]: ...
+
+    def by_uid(self, uid: str) -> Speaker | None: ...
+
+
+class _Recover:
+    """Queue marker: restore what a previous run left before anything new."""
+
+
+RECOVER = _Recover()
+QueueItem = PlayItem | _Recover | None
 
 
 class CoordinatorWorker:
@@ -137,109 +103,131 @@ class CoordinatorWorker:
         self,
         coordinator: Speaker,
         members: Callable[[], list[Speaker]],
-        url_for: Callable[[Clip, str], str],
+        method: PlaybackMethod,
         options: PlaybackOptions,
     ) -> None:
         self.coordinator = coordinator
         self._members = members
-        self._url_for = url_for
         self.options = options
-        self.queue: queue.Queue[PlayItem | None] = queue.Queue()
+        self.queue: queue.Queue[QueueItem] = queue.Queue()
         self.busy_since: float | None = None
-        self.snapshots = 0
-        self.restores = 0
-        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="upnp")
         self._stopping = threading.Event()
+        self._playback = method.attach(coordinator.uid, self._stopping)
         self._thread = threading.Thread(
             target=self._run, name=f"play-{coordinator.name}", daemon=True
         )
         self._thread.start()
 
-    def submit(self, item: PlayItem) -> None:
+    def submit(self, item: PlayItem | _Recover) -> None:
         self.queue.put(item)
 
-    def stop(self, timeout: float) -> None:
+    def relocate(self, coordinator: Speaker) -> None:
+        """The coordinator answers at a new address (or name) from its next batch on."""
+        self.coordinator = coordinator
+
+    def signal_stop(self) -> None:
         self._stopping.set()
         self.queue.put(None)
+        self._playback.interrupt()
+
+    def join(self, timeout: float) -> None:
         self._thread.join(timeout)
-        self._executor.shutdown(wait=False)
+        if self._thread.is_alive():
+            logger.warning("Playback on %s did not stop in time", self.coordinator.name)
 
     # ------------------------------------------------------------ thread
     def _run(self) -> None:
-        while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            if self._stopping.is_set():
-                item.job.finish_part(Outcome(item.speakers, "failed", "the bridge is stopping"))
-                continue
-            try:
+        try:
+            while (item := self.queue.get()) is not None:
+                self._handle(item)
+        finally:
+            self._playback.close()
+
+    def _handle(self, item: PlayItem | _Recover) -> None:
+        if self._stopping.is_set():
+            if isinstance(item, PlayItem):
+                item.answer(Outcome(item.speakers, "failed", "the bridge is stopping"))
+            return
+        try:
+            if isinstance(item, PlayItem):
                 self._batch(item)
-            except Exception:
-                logger.exception("Worker for %s failed; it keeps serving", self.coordinator.name)
-            finally:
-                self.busy_since = None
+            else:
+                self._recover(self._group())
+        except Exception:
+            logger.exception("Worker for %s failed; it keeps serving", self.coordinator.name)
+        finally:
+            self.busy_since = None
+
+    def _group(self) -> Group:
+        coordinator = self.coordinator
+        return Group(coordinator, tuple(self._members() or [coordinator]))
+
+    def _recover(self, group: Group) -> None:
+        """Never raises: a failed recovery must not keep new announcements from playing."""
+        self.busy_since = time.monotonic()
+        try:
+            self._playback.recover(group)
+        except Exception:
+            logger.exception("Restoring %s after a crash failed", group.coordinator.name)
 
     def _next(self) -> PlayItem | None:
+        """An announcement already waiting joins the batch; anything else ends it."""
         if self._stopping.is_set():
             return None
         try:
-            item = self.queue.get(timeout=self.options.linger)
+            item = self.queue.get_nowait()
         except queue.Empty:
             return None
-        if item is None:
-            self.queue.put(None)  # let `_run` see the stop request after the restore
-        return item
+        if isinstance(item, PlayItem):
+            return item
+        self.queue.put(item)  # a stop or a recovery: handled after the restore
+        return None
 
     def _batch(self, first: PlayItem) -> None:
         """Announcements back to back: one snapshot before the first, one restore after.
 
         Each result is published when the next announcement starts; the last one waits
-        for the restore so that what could not be restored is reported in it.
+        for the restore so that what could not be restored is reported in it. A speaker
+        that is gone is answered at once, and so is everything queued behind it.
         """
-        options = self.options
-        coordinator = Player(self.coordinator.name, self.coordinator.ip, options.timeout)
-        members = [Player(m.name, m.ip, options.timeout) for m in self._members()] or [coordinator]
-        snapshot: GroupSnapshot | None = None
+        group = self._group()
+        self._recover(group)
+        session: GroupSession | None = None
         held: tuple[PlayItem, Outcome] | None = None
         item: PlayItem | None = first
         try:
             while item is not None:
                 self.busy_since = time.monotonic()
-                try:
-                    outcome, taken = self._prepare_and_play(item, coordinator, members, snapshot)
-                except Exception as exc:  # a bug must still leave the request answered
-                    logger.exception("Playing request %s failed", item.job.announcement.id)
-                    outcome, taken = (
-                        Outcome(item.speakers, "failed", f"internal error: {exc}"),
-                        None,
-                    )
-                snapshot = snapshot or taken
+                outcome, session = self._play(item, group, session)
                 if held is not None:
-                    held[0].job.finish_part(held[1])
+                    held[0].answer(held[1])
                     held = None
-                if snapshot is None:  # nothing on the speaker was touched: answer now
-                    item.job.finish_part(outcome)
+                if session is None or outcome.speaker_down:
+                    item.answer(outcome)
                     if outcome.speaker_down and outcome.error:
                         self._fail_queued(outcome.error)
+                        break
                 else:
                     held = (item, outcome)
                 item = self._next()
         finally:
-            if snapshot is not None:
-                self.busy_since = time.monotonic()
-                try:
-                    warnings = restore(snapshot, self._executor)
-                except Exception as exc:
-                    logger.exception("Restoring %s failed", self.coordinator.name)
-                    warnings = [f"could not restore {self.coordinator.name}: {exc}"]
-                self.restores += 1
-                for warning in warnings:
-                    logger.warning("Restoring %s: %s", self.coordinator.name, warning)
-                if held is not None:
-                    held[1].warnings.extend(warnings)
+            warnings = self._finish(session)
             if held is not None:
-                held[0].job.finish_part(held[1])
+                held[1].warnings.extend(warnings)
+                held[0].answer(held[1])
+
+    def _finish(self, session: GroupSession | None) -> list[str]:
+        if session is None:
+            return []
+        self.busy_since = time.monotonic()
+        try:
+            warnings = session.finish()
+        except Exception as exc:
+            logger.exception("Restoring %s failed", self.coordinator.name)
+            warnings = [f"could not restore {self.coordinator.name}: {exc}"]
+        for warning in warnings:
+            logger.warning("Restoring %s: %s", self.coordinator.name, warning)
+        return warnings
 
     def _fail_queued(self, error: str) -> None:
         """A dead speaker: answer what waits for it now instead of one timeout each."""
@@ -248,19 +236,35 @@ class CoordinatorWorker:
                 item = self.queue.get_nowait()
             except queue.Empty:
                 return
-            if item is None:
-                self.queue.put(None)
+            if not isinstance(item, PlayItem):
+                self.queue.put(item)
                 return
-            item.job.finish_part(Outcome(item.speakers, "failed", error))
+            item.answer(Outcome(item.speakers, "failed", error))
 
-    def _prepare_and_play(
-        self,
-        item: PlayItem,
-        coordinator: Player,
-        members: list[Player],
-        snapshot: GroupSnapshot | None,
-    ) -> tuple[Outcome, GroupSnapshot | None]:
-        """Play one item; returns its outcome and the snapshot if this call took it."""
+    def _play(
+        self, item: PlayItem, group: Group, session: GroupSession | None
+    ) -> tuple[Outcome, GroupSession | None]:
+        """Play one item, beginning the session first if needed; never raises."""
+        try:
+            clip = self._clip_for(item)
+            if isinstance(clip, Outcome):
+                return clip, session
+            warnings: list[str] = []
+            if session is None:
+                session = self._playback.begin(group)
+                warnings = session.take_warnings()
+            latency = session.play(clip, item.job.announcement)
+        except SpeakerUnreachableError as exc:
+            return Outcome(item.speakers, "failed", str(exc), speaker_down=True), session
+        except BridgeError as exc:
+            return Outcome(item.speakers, "failed", str(exc)), session
+        except Exception as exc:  # a bug must still leave the request answered
+            logger.exception("Playing request %s failed", item.job.announcement.id)
+            return Outcome(item.speakers, "failed", f"internal error: {exc}"), session
+        return Outcome(item.speakers, "played", latency_ms=latency, warnings=warnings), session
+
+    def _clip_for(self, item: PlayItem) -> Clip | Outcome:
+        """The item's clip, or the outcome that says why it will not be played."""
         announcement = item.job.announcement
         if announcement.expired():
             logger.info(
@@ -270,109 +274,58 @@ class CoordinatorWorker:
                 announcement.max_age or 0,
             )
             error = f"older than max_age={announcement.max_age:g} s when its turn came"
-            return Outcome(item.speakers, "expired", error), None
+            return Outcome(item.speakers, "expired", error)
         try:
-            clip = item.clip.result(timeout=self.options.speech_timeout)
+            return item.clip.result(timeout=self.options.speech_timeout)
         except FutureTimeout:
-            return Outcome(item.speakers, "failed", "speech synthesis took too long"), None
+            return Outcome(item.speakers, "failed", "speech synthesis took too long")
         except BridgeError as exc:
-            return Outcome(item.speakers, "failed", str(exc)), None
-        taken = None
-        try:
-            if snapshot is None:
-                snapshot = taken = take_snapshot(coordinator, members, self._executor)
-                self.snapshots += 1
-            latency = self._play(clip, announcement, coordinator, snapshot)
-        except SpeakerTimeoutError as exc:
-            return Outcome(item.speakers, "failed", str(exc), speaker_down=True), taken
-        except BridgeError as exc:
-            return Outcome(item.speakers, "failed", str(exc)), taken
-        outcome = Outcome(item.speakers, "played", latency_ms=latency)
-        if taken is not None:
-            outcome.warnings.extend(taken.warnings)
-        return outcome, taken
-
-    def _play(
-        self, clip: Clip, announcement: Announcement, coordinator: Player, snapshot: GroupSnapshot
-    ) -> int:
-        url = self._url_for(clip, coordinator.ip)
-        calls: list[Callable[[], object]] = [
-            lambda: coordinator.av(
-                "SetAVTransportURI",
-                ("CurrentURI", url),
-                ("CurrentURIMetaData", didl_for(url, announcement.text[:80])),
-            )
-        ]
-        for member in snapshot.members:
-            # Without a volume of its own an announcement plays at the group's own volume.
-            wanted = member.volume if announcement.volume is None else announcement.volume
-            if wanted != member.current_volume:
-                calls.append(partial(member.player.set_volume, wanted))
-                member.current_volume = wanted
-            if member.current_muted:
-                calls.append(partial(member.player.set_mute, False))
-                member.current_muted = False
-        run_parallel(self._executor, calls)
-        coordinator.av("Play", ("Speed", 1))
-        latency = elapsed_ms(announcement.received_at)
-        logger.debug("%s plays %s (%.1f s)", coordinator.name, url, clip.duration)
-        self._wait_for_end(coordinator, clip)
-        return latency
-
-    def _wait_for_end(self, coordinator: Player, clip: Clip) -> None:
-        options = self.options
-        started = time.monotonic()
-        deadline = started + clip.duration + options.margin
-        seen_active = False
-        while not self._stopping.is_set():
-            state = coordinator.transport_state()
-            if state in ACTIVE_STATES:
-                seen_active = True
-            elif state in FINISHED_STATES and (
-                seen_active or time.monotonic() - started > options.start_grace
-            ):
-                return
-            if time.monotonic() > deadline:
-                coordinator.av("Stop", ("Speed", 1))
-                raise SpeakerTimeoutError(
-                    f"{coordinator.name} did not finish the {clip.duration:.1f} s clip within "
-                    f"{clip.duration + options.margin:.0f} s (state {state})"
-                )
-            self._stopping.wait(options.poll_interval)
+            return Outcome(item.speakers, "failed", str(exc))
 
 
 class PlaybackManager:
-    """Routes announcements to the worker of each target's coordinator."""
+    """Routes announcements to the one worker of each target's coordinator."""
 
     def __init__(
         self,
-        members: Callable[[str], list[Speaker]],
-        url_for: Callable[[Clip, str], str],
+        speakers: SpeakerLookup,
+        method: PlaybackMethod,
+        pins: ClipPins,
         options: PlaybackOptions,
     ) -> None:
-        self._members = members
-        self._url_for = url_for
+        self._speakers = speakers
+        self._method = method
+        self._pins = pins
         self.options = options
         self._workers: dict[str, CoordinatorWorker] = {}
         self._lock = threading.Lock()
 
+    def start(self) -> None:
+        """Queue the restore of every group a previous run left mid-announcement.
+
+        Called before requests flow, so each restore is the first thing its worker does.
+        """
+        for left in self._method.leftovers():
+            known = self._speakers.by_uid(left.uid)
+            coordinator = known if known and known.is_coordinator else left
+            logger.info("%s was interrupted mid-announcement; restoring it", coordinator.name)
+            self.worker_for(coordinator).submit(RECOVER)
+
     def worker_for(self, speaker: Speaker) -> CoordinatorWorker:
-        uid = speaker.coordinator_uid
+        """The worker of `speaker`'s coordinator; one per coordinator UID, ever."""
+        coordinator = speaker.coordinator
         with self._lock:
-            worker = self._workers.get(uid)
-            if worker is None or worker.coordinator.ip != speaker.coordinator_ip:
-                coordinator = Speaker(
-                    name=speaker.coordinator_name,
-                    uid=uid,
-                    ip=speaker.coordinator_ip,
-                    coordinator_uid=uid,
-                    coordinator_name=speaker.coordinator_name,
-                    coordinator_ip=speaker.coordinator_ip,
-                )
+            worker = self._workers.get(coordinator.uid)
+            if worker is None:
                 worker = CoordinatorWorker(
-                    coordinator, lambda: self._members(uid), self._url_for, self.options
+                    coordinator,
+                    lambda: self._speakers.members_of(coordinator.uid),
+                    self._method,
+                    self.options,
                 )
-                self._workers[uid] = worker
+                self._workers[coordinator.uid] = worker
+            elif worker.coordinator != coordinator:
+                worker.relocate(coordinator)
             return worker
 
     def enqueue(self, job: Job, targets: list[Speaker], clip: Future[Clip]) -> None:
@@ -382,7 +335,8 @@ class PlaybackManager:
             by_coordinator.setdefault(speaker.coordinator_uid, []).append(speaker)
         for speakers in by_coordinator.values():
             worker = self.worker_for(speakers[0])
-            worker.submit(PlayItem(job, clip, [s.name for s in speakers]))
+            hold = ClipHold(clip, self._pins)
+            worker.submit(PlayItem(job, clip, [s.name for s in speakers], hold))
 
     @property
     def workers(self) -> list[CoordinatorWorker]:
@@ -398,5 +352,13 @@ class PlaybackManager:
         ]
 
     def stop(self, timeout: float = 5.0) -> None:
-        for worker in self.workers:
-            worker.stop(timeout)
+        """Signal every worker, then wait for all of them against one deadline.
+
+        A worker in the middle of a clip restores its group before it ends.
+        """
+        workers = self.workers
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            worker.signal_stop()
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))

@@ -23,10 +23,12 @@ from sonos_bridge.announcement import Announcement, Rejection, ReplyTo, parse_an
 from sonos_bridge.audio_server import AudioServer
 from sonos_bridge.errors import RequestError, UnknownSpeakerError
 from sonos_bridge.ha_discovery import SpeakerDiscovery
-from sonos_bridge.playback import Job, PlaybackManager, PlaybackOptions
+from sonos_bridge.jobs import Job
+from sonos_bridge.playback import PlaybackOptions
 from sonos_bridge.results import Result, ResultPublisher, elapsed_ms
 from sonos_bridge.settings import SonosSettings
 from sonos_bridge.speakers import SpeakerRegistry
+from sonos_bridge.takeover import takeover_playback
 from sonos_bridge.tts.cache import ClipCache
 from sonos_bridge.tts.engines import Engine, build_engines
 from sonos_bridge.tts.synthesizer import Synthesizer
@@ -88,7 +90,9 @@ class BridgeService:
             poll_interval=settings.sonos_poll_interval,
             speech_timeout=settings.tts_timeout * max(1, len(engine_list)) + 5,
         )
-        self.playback = PlaybackManager(self.registry.members_of, self.audio.url_for, self.options)
+        self.playback = takeover_playback(
+            settings, self.registry, self.audio.url_for, self.cache, self.options
+        )
         self.results = ResultPublisher(self.connection, f"{self.base_topic}/result")
         self.discovery = SpeakerDiscovery(
             self.connection, settings.ha_discovery_prefix, self.base_topic
@@ -107,6 +111,7 @@ class BridgeService:
         """Everything but the MQTT connection (which `ServiceRunner` starts)."""
         self.audio.start()
         self.registry.refresh()
+        self.playback.start()  # groups a crash left mid-announcement: restored first
         from sonos_bridge.doctor import check_in_background  # the start-up setup check
 
         self.setup_check = check_in_background(self.settings, self.registry, self.audio.port)

@@ -76,6 +76,21 @@ class SonosSettings(MqttSettings):
         le=5,
         description="Seconds between transport-state checks (GetTransportInfo) while a clip plays.",
     )
+    sonos_events: bool = Field(
+        default=True,
+        description="Subscribe to each speaker's UPnP transport events to notice the end of "
+        "an announcement at once (the music comes back within tens of milliseconds); the "
+        "speakers must be able to connect to the bridge on SONOS_EVENT_PORT. Without events "
+        "the bridge polls every SONOS_POLL_INTERVAL.",
+    )
+    sonos_event_port: int = Field(
+        default=1400,
+        ge=1,
+        le=65535,
+        description="TCP port on which the bridge receives the speakers' events (the next "
+        "free port up to 100 higher if it is taken); open it to the speakers in a firewall. "
+        "The bridge listens on ADVERTISE_HOST, or on the address that routes to the speakers.",
+    )
     sonos_stuck_after: float = Field(
         default=900.0,
         ge=1,

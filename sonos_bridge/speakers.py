@@ -36,9 +36,20 @@ class Speaker:
     coordinator_name: str
     coordinator_ip: str
 
+    @classmethod
+    def group_coordinator(cls, name: str, uid: str, ip: str) -> Speaker:
+        """A group's coordinator, as a speaker of its own."""
+        return cls(name, uid, ip, coordinator_uid=uid, coordinator_name=name, coordinator_ip=ip)
+
     @property
     def is_coordinator(self) -> bool:
         return self.uid == self.coordinator_uid
+
+    @property
+    def coordinator(self) -> Speaker:
+        return Speaker.group_coordinator(
+            self.coordinator_name, self.coordinator_uid, self.coordinator_ip
+        )
 
     def public(self) -> dict[str, object]:
         return {
@@ -154,6 +165,10 @@ class SpeakerRegistry:
             if match not in chosen:
                 chosen.append(match)
         return chosen
+
+    def by_uid(self, uid: str) -> Speaker | None:
+        with self._lock:
+            return self._speakers.get(uid)
 
     def members_of(self, coordinator_uid: str) -> list[Speaker]:
         with self._lock:

@@ -3,7 +3,10 @@
 Clips are written to a temporary file and renamed into place only after they decode as
 MP3, so a crash, a timeout or an engine that writes nothing never leaves a file that a
 speaker would be handed. Least recently used clips are evicted beyond the size limit;
-use is recorded in the file's mtime so the order survives restarts.
+use is recorded in the file's mtime so the order survives restarts. A clip that is queued
+or playing is pinned and never evicted (the speaker has yet to fetch it), nor is the
+newest clip (it is being handed to a request that has not pinned it yet); the cache may
+exceed its limit while pinned clips alone fill it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import re
 import secrets
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +58,7 @@ class ClipCache:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._clips: OrderedDict[str, Clip] = OrderedDict()
+        self._pins: Counter[str] = Counter()
         self._total = 0
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -144,6 +148,18 @@ class ClipCache:
         self._evict()
         return clip
 
+    def pin(self, key: str) -> None:
+        """Keep `key` on disk until as many `unpin` calls (a request holds it)."""
+        with self._lock:
+            self._pins[key] += 1
+
+    def unpin(self, key: str) -> None:
+        with self._lock:
+            self._pins[key] -= 1
+            if self._pins[key] <= 0:
+                del self._pins[key]
+        self._evict()  # what the pin kept beyond the limit goes now
+
     def _forget(self, key: str) -> None:
         with self._lock:
             clip = self._clips.pop(key, None)
@@ -153,9 +169,13 @@ class ClipCache:
     def _evict(self) -> None:
         removed: list[Clip] = []
         with self._lock:
-            # Never evict the newest clip: it is about to be played.
-            while self._total > self.max_bytes and len(self._clips) > 1:
-                _key, clip = self._clips.popitem(last=False)
+            newest = next(reversed(self._clips), None)
+            for key in list(self._clips):  # least recently used first
+                if self._total <= self.max_bytes:
+                    break
+                if key == newest or key in self._pins:
+                    continue
+                clip = self._clips.pop(key)
                 self._total -= clip.size
                 removed.append(clip)
         for clip in removed:

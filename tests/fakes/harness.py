@@ -9,13 +9,16 @@ from typing import Any
 from sonos_bridge.playback import PlaybackOptions
 from sonos_bridge.service import BridgeService
 from sonos_bridge.settings import SonosSettings
-from tests.support.broker import MosquittoBroker, password_for
+from tests.fakes.speaker import RADIO_URI, FakeSpeaker
+from tests.support.broker import MosquittoBroker, free_port, password_for
 from tests.support.probe import Probe
 
 # Real speakers are polled every 250 ms; the fakes play 10x faster, so poll faster too.
 FAST = PlaybackOptions(
-    timeout=1.0, margin=5.0, poll_interval=0.02, start_grace=0.5, linger=0.1, speech_timeout=20.0
+    timeout=1.0, margin=5.0, poll_interval=0.02, start_grace=0.5, speech_timeout=20.0
 )
+# About 10 s of speech: long enough to act while it plays, even on a fast fake speaker.
+LONG_TEXT = "This announcement is long enough to keep the speaker busy for a while. " * 3
 
 
 def bridge_settings(
@@ -33,6 +36,7 @@ def bridge_settings(
         "http_bind": "127.0.0.1",
         "tts_engines": "espeak",
         "health_interval": 1.0,
+        "sonos_event_port": free_port(),
     }
     values.update(overrides)
     return SonosSettings(**values)
@@ -86,3 +90,21 @@ def wait_result(
 
 def request(probe: Probe, topic: str, **body: Any) -> None:
     probe.publish(topic, json.dumps(body))
+
+
+def radio_back(speaker: FakeSpeaker, volume: int = 20) -> None:
+    speaker.wait_until(
+        lambda: (
+            speaker.transport.uri == RADIO_URI
+            and speaker.transport.state == "PLAYING"
+            and speaker.volume == volume
+        ),
+        what="the radio back at its volume",
+    )
+
+
+def playing_a_clip(speaker: FakeSpeaker) -> None:
+    speaker.wait_until(
+        lambda: bool(speaker.plays) and speaker.transport.state == "PLAYING",
+        what="a clip playing",
+    )

@@ -55,12 +55,24 @@ class RemoteSpeaker:
 
 
 def start_fake_speakers(
-    speakers: dict[str, str], speed: float, radio: bool = True
+    speakers: dict[str, str],
+    speed: float,
+    radio: bool = True,
+    two_writes: tuple[str, ...] = (),
+    block_events: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen[bytes], dict[str, RemoteSpeaker]]:
-    """`python -m tests.fakes.speaker` with these NAME -> IP speakers, once they answer."""
+    """`python -m tests.fakes.speaker` with these NAME -> IP speakers, once they answer.
+
+    Speakers named in `two_writes` answer in two writes with Nagle on; those in
+    `block_events` accept subscriptions but their events never arrive.
+    """
     command = [sys.executable, "-m", "tests.fakes.speaker", "--speed", str(speed)]
     for name, ip in speakers.items():
         command += ["--speaker", f"{name}={ip}"]
+    for name in two_writes:
+        command += ["--two-writes", name]
+    for name in block_events:
+        command += ["--block-events", name]
     if radio:
         command.append("--radio")
     process = subprocess.Popen(

@@ -5,7 +5,13 @@ keeps real state: volume, mute, the transport's URI and state, the queue positio
 group membership. On `Play` of an http URI it fetches the clip in a thread like a real
 player, checks that the bytes decode as MP3, records what arrived, and reports STOPPED
 once the clip's duration (scaled by `speed`) has elapsed, so a bridge must observe the
-end through GetTransportInfo exactly as with real hardware.
+end through GetTransportInfo or AVTransport events exactly as with real hardware: a
+subscriber (SUBSCRIBE with a CALLBACK) gets a NOTIFY on every transport change
+(`tests.fakes.events`).
+
+A speaker answers SOAP calls in one write by default; `two_writes=True` (`--two-writes
+NAME`) answers as Python's `http.server` does, headers and body in two writes with Nagle
+on, which stalls a kept-alive client that delays its ACKs.
 
 Standalone (for the Docker end-to-end tests, next to the compose stack):
 
@@ -39,12 +45,14 @@ from xml.sax.saxutils import quoteattr
 
 from mutagen.mp3 import MP3
 
+from tests.fakes.events import EventPublisher
 from tests.fakes.upnp import (
     XML_CONTENT_TYPE,
     ActionSpec,
     SoapFaultError,
     device_description,
     fault_envelope,
+    last_change_event,
     parse_call,
     response_envelope,
     scpd,
@@ -191,6 +199,7 @@ class PlayRecord:
     ok: bool = False
     error: str = ""
     finished: bool = False
+    finished_at: float = 0.0  # time.monotonic() when the clip ended or was replaced
 
 
 @dataclass
@@ -271,6 +280,7 @@ class FakeSpeaker:
         *,
         uid: str | None = None,
         speed: float = 1.0,
+        two_writes: bool = False,
     ) -> None:
         self.name = name
         self.ip = ip
@@ -289,10 +299,14 @@ class FakeSpeaker:
         self.actions: list[ActionRecord] = []
         self.plays: list[PlayRecord] = []
         self.failures: dict[str, int] = {}
+        self.events = EventPublisher(f"fake-{name}")
+        self._published: tuple[str, str, int] = ("", "", 0)
         self._stalled = threading.Event()
         self._release = threading.Event()
         self._closing = threading.Event()
-        self._server = _SpeakerServer((ip, SONOS_PORT), _SpeakerHandler, self)
+        handler = _TwoWriteSpeakerHandler if two_writes else _SpeakerHandler
+        self.two_writes = two_writes
+        self._server = _SpeakerServer((ip, SONOS_PORT), handler, self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -313,9 +327,10 @@ class FakeSpeaker:
         self._server.shutdown()
         self._server.server_close()
         self._server.hang_up()
+        self.events.close()
         with self.lock:
             self.transport.generation += 1
-            self.lock.notify_all()
+            self._notify_locked()
 
     # ----------------------------------------------------- test controls
     @property
@@ -329,25 +344,28 @@ class FakeSpeaker:
             self.transport = TransportState(
                 uri=uri, metadata=meta, state="PLAYING", since=time.monotonic()
             )
-            self.lock.notify_all()
+            self._notify_locked()
 
-    def load_queue(self, tracks: list[QueueTrack], track: int, position: float) -> None:
-        """Play the local queue at `track` (1-based) from `position` seconds, paused."""
+    def load_queue(
+        self, tracks: list[QueueTrack], track: int, position: float, state: str = "PAUSED_PLAYBACK"
+    ) -> None:
+        """The local queue at `track` (1-based), `position` seconds in, paused or PLAYING."""
         with self.lock:
             self.queue = list(tracks)
             self.transport = TransportState(
                 uri=f"x-rincon-queue:{self.uid}#0",
-                state="PAUSED_PLAYBACK",
+                state=state,
                 track=track,
                 position=position,
+                since=time.monotonic(),
             )
-            self.lock.notify_all()
+            self._notify_locked()
 
     def set_source(self, uri: str, state: str = "PLAYING") -> None:
         """Any other source (TV, line-in, a cloud queue): only the URI and state."""
         with self.lock:
             self.transport = TransportState(uri=uri, state=state, since=time.monotonic())
-            self.lock.notify_all()
+            self._notify_locked()
 
     def fail(self, action: str, code: int) -> None:
         """Answer `action` with UPnP error `code` from now on."""
@@ -356,6 +374,11 @@ class FakeSpeaker:
     def stall(self) -> None:
         """Stop answering: every request hangs until `close()` (a dead speaker)."""
         self._stalled.set()
+        self.events.blocked = True
+
+    def block_events(self) -> None:
+        """NOTIFYs no longer reach the bridge (a firewall); SUBSCRIBE still works."""
+        self.events.blocked = True
 
     def wait_until(
         self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = ""
@@ -372,6 +395,48 @@ class FakeSpeaker:
     def state(self) -> str:
         with self.lock:
             return self.transport.state
+
+    # ------------------------------------------------------------ events
+    def _notify_locked(self) -> None:
+        """Wake local waiters, and tell subscribers when the transport changed."""
+        transport = self.transport
+        current = (transport.state, transport.uri, transport.track)
+        if current != self._published:
+            self._published = current
+            self.events.publish(self._transport_event_locked())
+        self.lock.notify_all()
+
+    def _transport_event_locked(self) -> bytes:
+        transport = self.transport
+        track_uri = transport.uri
+        if transport.uri.startswith("x-rincon-queue:") and self.queue:
+            track_uri = self.queue[transport.track - 1].uri
+        return last_change_event(
+            {
+                "TransportState": transport.state,
+                "CurrentPlayMode": transport.play_mode,
+                "AVTransportURI": transport.uri,
+                "CurrentTrackURI": track_uri,
+                "CurrentTrack": str(transport.track),
+            }
+        )
+
+    def handle_subscription(
+        self, method: str, path: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str]]:
+        """SUBSCRIBE / UNSUBSCRIBE of the AVTransport service (the one the bridge uses)."""
+        if self._stalled.is_set():
+            self._release.wait(STALL_LIMIT)
+            return 503, {}
+        if path != "/MediaRenderer/AVTransport/Event":
+            return 404, {}
+        with self.lock:
+            if method == "UNSUBSCRIBE":
+                answer: tuple[int, dict[str, str]] = (self.events.unsubscribe(headers), {})
+            else:
+                answer = self.events.subscribe(headers, self._transport_event_locked())
+            self.lock.notify_all()  # for tests awaiting a subscriber
+        return answer
 
     # ---------------------------------------------------------- requests
     def handle_http(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
@@ -394,7 +459,7 @@ class FakeSpeaker:
             action, arguments = parse_call(body)
             with self.lock:
                 self.actions.append(ActionRecord(service, action, arguments, time.monotonic()))
-                self.lock.notify_all()
+                self._notify_locked()
             if action in self.failures:
                 raise SoapFaultError(self.failures[action])
             values = self._dispatch(service, action, arguments)
@@ -424,6 +489,8 @@ class FakeSpeaker:
                     for r in self.actions
                     if r.action == "SetAVTransportURI"
                 ],
+                "action_times": [[r.action, r.at] for r in self.actions],
+                "events_delivered": self.events.delivered,
             }
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
@@ -476,7 +543,7 @@ class FakeSpeaker:
             raise SoapFaultError(402, "invalid volume") from None
         with self.lock:
             self.volume = max(0, min(100, volume))
-            self.lock.notify_all()
+            self._notify_locked()
         return {}
 
     def _RenderingControl_GetMute(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
@@ -486,7 +553,7 @@ class FakeSpeaker:
     def _RenderingControl_SetMute(self, args: dict[str, str]) -> dict[str, str]:  # noqa: N802
         with self.lock:
             self.muted = args.get("DesiredMute") in ("1", "true", "True")
-            self.lock.notify_all()
+            self._notify_locked()
         return {}
 
     def _RenderingControl_GetBass(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
@@ -538,7 +605,7 @@ class FakeSpeaker:
                 generation=generation,
                 play_mode=self.transport.play_mode,
             )
-            self.lock.notify_all()
+            self._notify_locked()
         return {}
 
     def _AVTransport_Play(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
@@ -564,7 +631,7 @@ class FakeSpeaker:
             else:
                 transport.state = "PLAYING"
                 transport.since = time.monotonic()
-            self.lock.notify_all()
+            self._notify_locked()
         return {}
 
     def _AVTransport_Pause(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
@@ -573,7 +640,7 @@ class FakeSpeaker:
             self.transport.position = self._position_locked()
             self.transport.state = "PAUSED_PLAYBACK"
             self.transport.generation += 1
-            self.lock.notify_all()
+            self._notify_locked()
         return {}
 
     def _AVTransport_Stop(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
@@ -582,7 +649,7 @@ class FakeSpeaker:
             self.transport.position = 0.0
             self.transport.state = "STOPPED"
             self.transport.generation += 1
-            self.lock.notify_all()
+            self._notify_locked()
         return {}
 
     def _AVTransport_Seek(self, args: dict[str, str]) -> dict[str, str]:  # noqa: N802
@@ -602,7 +669,7 @@ class FakeSpeaker:
                 self.transport.since = time.monotonic()
             else:
                 raise SoapFaultError(710, "seek mode not supported")
-            self.lock.notify_all()
+            self._notify_locked()
         return {}
 
     def _AVTransport_GetTransportInfo(self, _args: dict[str, str]) -> dict[str, str]:  # noqa: N802
@@ -687,24 +754,25 @@ class FakeSpeaker:
         with self.lock:
             if self.transport.generation != generation:
                 record.finished = True
-                self.lock.notify_all()
+                self._notify_locked()
                 return
             if not record.ok:
                 self.transport.state = "STOPPED"
                 record.finished = True
-                self.lock.notify_all()
+                self._notify_locked()
                 return
             self.transport.state = "PLAYING"
             self.transport.since = time.monotonic()
             self.transport.clip_duration = record.duration
-            self.lock.notify_all()
+            self._notify_locked()
         self._closing.wait(record.duration * self.speed)
         with self.lock:
             if self.transport.generation == generation:
                 self.transport.state = "STOPPED"
                 self.transport.position = 0.0
             record.finished = True
-            self.lock.notify_all()
+            record.finished_at = time.monotonic()
+            self._notify_locked()
 
 
 class _SpeakerServer(ThreadingHTTPServer):
@@ -739,11 +807,11 @@ class _SpeakerServer(ThreadingHTTPServer):
 
 
 class _SpeakerHandler(BaseHTTPRequestHandler):
+    """Answers in one write: status line, headers and body leave in one `send()`."""
+
     server: _SpeakerServer
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle on a kept-alive connection the
-    # body would wait for the client's delayed ACK (~40 ms). Players answer at once.
-    disable_nagle_algorithm = True
+    wbufsize = -1  # buffered: `handle_one_request` flushes everything at once
 
     def _respond(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -761,8 +829,34 @@ class _SpeakerHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._respond("POST")
 
+    def _subscription(self, method: str) -> None:
+        headers = {name.upper(): value for name, value in self.headers.items()}
+        status, extra = self.server.speaker.handle_subscription(method, self.path, headers)
+        self.send_response(status)
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_SUBSCRIBE(self) -> None:
+        self._subscription("SUBSCRIBE")
+
+    def do_UNSUBSCRIBE(self) -> None:
+        self._subscription("UNSUBSCRIBE")
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s: " + format, self.server.speaker.name, *args)
+
+
+class _TwoWriteSpeakerHandler(_SpeakerHandler):
+    """Answers as Python's `http.server` does: headers, then the body, Nagle on.
+
+    On a kept-alive connection the body then waits in the speaker's kernel for the ACK
+    of the headers, which the client may delay by up to ~40 ms.
+    """
+
+    wbufsize = 0
+    disable_nagle_algorithm = False
 
 
 def loopback_addresses(start: int = 2) -> list[str]:
@@ -793,14 +887,23 @@ class FakeSonosSystem:
     household: FakeHousehold = field(default_factory=FakeHousehold)
     speakers: dict[str, FakeSpeaker] = field(default_factory=dict)
 
-    def add(self, name: str, ip: str | None = None) -> FakeSpeaker:
+    def add(
+        self, name: str, ip: str | None = None, *, two_writes: bool = False, uid: str | None = None
+    ) -> FakeSpeaker:
         candidates = [ip] if ip else loopback_addresses(self.first_host)
         for candidate in candidates:
             taken = {speaker.ip for speaker in self.speakers.values()}
             if candidate in taken or (ip is None and not address_is_free(candidate)):
                 continue
             try:
-                speaker = FakeSpeaker(name, candidate, self.household, speed=self.speed)
+                speaker = FakeSpeaker(
+                    name,
+                    candidate,
+                    self.household,
+                    uid=uid,
+                    speed=self.speed,
+                    two_writes=two_writes,
+                )
             except OSError:
                 if ip:
                     raise
@@ -809,15 +912,26 @@ class FakeSonosSystem:
             return speaker
         raise RuntimeError("no free loopback address for a fake speaker")
 
-    def restart(self, name: str) -> FakeSpeaker:
-        """Power-cycle a speaker: same name, address and UID, fresh state and connections."""
-        old = self.speakers[name]
+    def _remove(self, name: str) -> FakeSpeaker:
+        old = self.speakers.pop(name)
         old.close()
         with self.household._lock:
             self.household.speakers.remove(old)
-        speaker = FakeSpeaker(name, old.ip, self.household, uid=old.uid, speed=self.speed)
-        self.speakers[name] = speaker.start()
-        return speaker
+        return old
+
+    def restart(self, name: str) -> FakeSpeaker:
+        """Power-cycle a speaker: same name, address and UID, fresh state and connections."""
+        old = self._remove(name)
+        return self.add(name, old.ip, two_writes=old.two_writes, uid=old.uid)
+
+    def move(self, name: str) -> FakeSpeaker:
+        """The speaker comes back at another address (a new DHCP lease), same UID."""
+        old = self._remove(name)
+        taken = {speaker.ip for speaker in self.speakers.values()} | {old.ip}
+        ip = next(
+            a for a in loopback_addresses(self.first_host) if a not in taken and address_is_free(a)
+        )
+        return self.add(name, ip, two_writes=old.two_writes, uid=old.uid)
 
     def close(self) -> None:
         for speaker in self.speakers.values():
@@ -837,6 +951,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--speed", type=float, default=1.0, help="playback time factor")
     parser.add_argument("--radio", action="store_true", help="start with a radio stream playing")
+    parser.add_argument(
+        "--two-writes",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="this speaker answers in two writes with Nagle on, as http.server does",
+    )
+    parser.add_argument(
+        "--block-events",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="this speaker's events never reach their subscriber (a firewall)",
+    )
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     pairs = [tuple(item.split("=", 1)) for item in options.speaker]
@@ -845,7 +973,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give at least one --speaker NAME=IP")
     system = FakeSonosSystem(speed=options.speed)
     for name, ip in pairs:
-        speaker = system.add(name, ip)
+        speaker = system.add(name, ip, two_writes=name in options.two_writes)
+        if name in options.block_events:
+            speaker.block_events()
         if options.radio:
             speaker.play_radio()
         logger.info("Fake speaker %s (%s) listening on %s:%d", name, speaker.uid, ip, SONOS_PORT)

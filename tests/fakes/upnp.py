@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from xml.etree import ElementTree
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 CONTROL_NS = "urn:schemas-upnp-org:control-1-0"
+EVENT_NS = "urn:schemas-upnp-org:event-1-0"
+AVT_EVENT_NS = "urn:schemas-upnp-org:metadata-1-0/AVT/"
 XML_CONTENT_TYPE = 'text/xml; charset="utf-8"'
 
 
@@ -112,4 +114,17 @@ def device_description(name: str, uid: str, ip: str) -> bytes:
         f"<roomName>{escape(name)}</roomName>"
         "<iconList><icon><url>/img/icon.png</url></icon></iconList>"
         "</device></root>"
+    ).encode()
+
+
+def last_change_event(values: dict[str, str]) -> bytes:
+    """An AVTransport NOTIFY body: the variables in an escaped LastChange document."""
+    variables = "".join(f"<{name} val={quoteattr(value)}/>" for name, value in values.items())
+    last_change = (
+        f'<Event xmlns="{AVT_EVENT_NS}"><InstanceID val="0">{variables}</InstanceID></Event>'
+    )
+    return (
+        f'<e:propertyset xmlns:e="{EVENT_NS}"><e:property>'
+        f"<LastChange>{escape(last_change)}</LastChange>"
+        "</e:property></e:propertyset>"
     ).encode()

@@ -10,8 +10,9 @@ import pytest
 import soco.config
 from soco.core import soco_reset
 
+from sonos_bridge.playback import PlaybackOptions
 from sonos_bridge.service import BridgeService
-from tests.fakes.harness import bridge_settings, start_bridge, wait_subscribed
+from tests.fakes.harness import FAST, bridge_settings, start_bridge, wait_subscribed
 from tests.fakes.speaker import FakeSonosSystem
 from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
@@ -46,10 +47,10 @@ def bridge_factory(
 ) -> Iterator[BridgeFactory]:
     started: list[BridgeService] = []
 
-    def make(**overrides: Any) -> BridgeService:
+    def make(options: PlaybackOptions = FAST, **overrides: Any) -> BridgeService:
         hosts = [speaker.ip for speaker in sonos.speakers.values()]
         settings = bridge_settings(broker, tmp_path / "bridge", hosts, **overrides)
-        service = start_bridge(settings)
+        service = start_bridge(settings, options)
         started.append(service)
         wait_subscribed(broker)
         return service

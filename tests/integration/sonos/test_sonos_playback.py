@@ -9,7 +9,7 @@ from paho.mqtt.properties import Properties
 
 from sonos_bridge.tts.cache import clip_key
 from sonos_bridge.tts.engines import EspeakEngine
-from tests.fakes.harness import request, results, wait_result
+from tests.fakes.harness import LONG_TEXT, request, results, wait_result
 from tests.fakes.speaker import RADIO_URI, FakeSonosSystem, QueueTrack
 from tests.integration.sonos.conftest import BridgeFactory
 from tests.support.broker import MosquittoBroker
@@ -160,8 +160,7 @@ def test_expired_when_its_turn_comes(
 ) -> None:
     kitchen = sonos.add("Kitchen")
     bridge_factory()
-    long_text = "This announcement is long enough to keep the speaker busy for a while. " * 2
-    request(listener, "sonos/tts/Kitchen", text=long_text, id="long")
+    request(listener, "sonos/tts/Kitchen", text=LONG_TEXT, id="long")
     request(listener, "sonos/tts/Kitchen", text="Too late", id="late", max_age=0.05)
     assert wait_result(listener, "long")["status"] == "played"
     late = wait_result(listener, "late")

@@ -26,6 +26,7 @@ def bridge_environment(broker: MosquittoBroker, state_dir: Path, hosts: str) -> 
         TTS_ENGINES="espeak",
         HTTP_PORT=str(free_port()),
         HTTP_BIND="127.0.0.1",
+        SONOS_EVENT_PORT=str(free_port()),
     )
 
 

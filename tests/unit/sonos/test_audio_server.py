@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
-from collections.abc import Iterator
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sonos_bridge.audio_server import AudioServer, local_address_towards, parse_range
+from sonos_bridge.audio_server import (
+    AudioServer,
+    RangeNotSatisfiableError,
+    local_address_towards,
+    parse_range,
+)
 from sonos_bridge.tts.cache import Clip, ClipCache
 
 
@@ -72,13 +83,29 @@ def test_byte_ranges(
     assert headers["Content-Range"] == f"bytes {start}-{start + len(expected) - 1}/{len(mp3_bytes)}"
 
 
-def test_unsatisfiable_range(served: tuple[AudioServer, Clip], mp3_bytes: bytes) -> None:
+@pytest.mark.parametrize("header", ["bytes={size}-", "bytes={size}-{size}", "bytes=-0"])
+def test_unsatisfiable_range(
+    served: tuple[AudioServer, Clip], mp3_bytes: bytes, header: str
+) -> None:
     server, clip = served
-    status, headers, _ = fetch(
-        server, f"/tts/{clip.key}.mp3", headers={"Range": f"bytes={len(mp3_bytes)}-"}
-    )
+    wanted = header.format(size=len(mp3_bytes))
+    status, headers, _ = fetch(server, f"/tts/{clip.key}.mp3", headers={"Range": wanted})
     assert status == 416
     assert headers["Content-Range"] == f"bytes */{len(mp3_bytes)}"
+
+
+@pytest.mark.parametrize(
+    "header", ["bytes=abc", "bytes=7-3", "items=0-5", "bytes=0-1,4-5", "bytes=", "bytes=--5"]
+)
+def test_invalid_range_is_ignored_and_the_whole_clip_served(
+    served: tuple[AudioServer, Clip], mp3_bytes: bytes, header: str
+) -> None:
+    """RFC 9110 14.2: a Range the server does not understand is ignored, not refused."""
+    server, clip = served
+    status, headers, body = fetch(server, f"/tts/{clip.key}.mp3", headers={"Range": header})
+    assert status == 200
+    assert body == mp3_bytes
+    assert "Content-Range" not in headers
 
 
 @pytest.mark.parametrize(
@@ -119,6 +146,59 @@ def test_parse_range_edges() -> None:
     assert parse_range("bytes=7-3", 10) is None
     assert parse_range("bytes=0-1,4-5", 10) is None
     assert parse_range("items=0-1", 10) is None
+    with pytest.raises(RangeNotSatisfiableError):
+        parse_range("bytes=10-", 10)
+
+
+def test_stop_without_start_returns() -> None:
+    """A bridge that fails to start after building the server must still stop."""
+    server = AudioServer(ClipCache(Path(tempfile.mkdtemp()), 1024), "127.0.0.1", 0, None)
+    stopper = threading.Thread(target=server.stop, daemon=True)
+    stopper.start()
+    stopper.join(5)
+    assert not stopper.is_alive()
+
+
+@contextlib.contextmanager
+def running(cache: ClipCache, **limits: Any) -> Iterator[AudioServer]:
+    server = AudioServer(cache, "127.0.0.1", 0, None, **limits)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_an_idle_connection_is_closed(cache: ClipCache) -> None:
+    with (
+        running(cache, idle_timeout=0.2) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as idle,
+    ):
+        assert idle.recv(1) == b""  # the server hung up
+
+
+def test_idle_connections_do_not_each_keep_a_thread(
+    served: tuple[AudioServer, Clip], cache: ClipCache, mp3_bytes: bytes
+) -> None:
+    _, clip = served
+    before = threading.active_count()
+    with running(cache, max_connections=8, idle_timeout=60) as server:
+        idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(60)]
+        try:
+            status, _, body = fetch(server, f"/tts/{clip.key}.mp3")
+            assert status == 200 and body == mp3_bytes
+            # The server thread plus at most 8 connection threads.
+            wait_for(lambda: threading.active_count() <= before + 9, "idle threads to end")
+        finally:
+            for connection in idle:
+                connection.close()
 
 
 def test_advertised_address_is_the_route_to_the_speaker() -> None:

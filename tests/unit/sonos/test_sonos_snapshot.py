@@ -1,14 +1,17 @@
-"""Pure parts of playback: which sources can be resumed, how results combine."""
+"""Pure parts of playback: sources, snapshots on disk, how results combine."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from sonos_bridge.announcement import Announcement
 from sonos_bridge.ha_discovery import command_topic
-from sonos_bridge.playback import Job, Outcome
+from sonos_bridge.jobs import Job, Outcome
 from sonos_bridge.results import Result
-from sonos_bridge.snapshot import UNRESTORABLE, Source, classify
+from sonos_bridge.snapshot import UNRESTORABLE, GroupSnapshot, MemberLevel, Source, classify
+from sonos_bridge.snapshot_store import SnapshotStore
 
 
 @pytest.mark.parametrize(
@@ -68,3 +71,51 @@ def test_all_expired_is_expired() -> None:
 def test_command_topic_uses_slug_only_when_the_name_cannot_be_a_topic_level() -> None:
     assert command_topic("sonos", "Living Room") == "sonos/tts/Living Room"
     assert command_topic("sonos", "Kids/Upstairs") == "sonos/tts/kids_upstairs"
+
+
+def a_snapshot(uid: str = "RINCON_000E58000001400") -> GroupSnapshot:
+    return GroupSnapshot(
+        coordinator_uid=uid,
+        coordinator_name="Living Room",
+        coordinator_ip="192.168.1.20",
+        uri="x-rincon-queue:RINCON_000E58000001400#0",
+        metadata="<DIDL-Lite>…</DIDL-Lite>",
+        transport_state="PLAYING",
+        source=Source.QUEUE,
+        members=(
+            MemberLevel(uid, "Living Room", "192.168.1.20", 15, False),
+            MemberLevel("RINCON_000E58000002400", "Kitchen", "192.168.1.21", 25, True),
+        ),
+        track=2,
+        position="0:01:15",
+    )
+
+
+def test_a_snapshot_survives_json() -> None:
+    snapshot = a_snapshot()
+    assert GroupSnapshot.from_json(snapshot.to_json()) == snapshot
+
+
+def test_a_saved_snapshot_is_found_by_the_next_start(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    make_durable = store.save(a_snapshot())
+    make_durable()
+    assert [p.name for p in tmp_path.iterdir()] == ["RINCON_000E58000001400.json"]
+    assert SnapshotStore(tmp_path).leftovers() == [a_snapshot()]
+
+
+def test_a_restored_group_leaves_nothing_behind(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    store.save(a_snapshot())
+    store.remove("RINCON_000E58000001400")
+    assert not store.has("RINCON_000E58000001400")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_half_written_or_foreign_file_is_dropped(tmp_path: Path) -> None:
+    (tmp_path / "RINCON_000E58000001400.json").write_text('{"coordinator_uid": "RIN')
+    (tmp_path / "RINCON_000E58000009400.json").write_text('{"what": "else"}')
+    (tmp_path / "RINCON_000E58000008400.json").write_text('"a string"')
+    (tmp_path / "RINCON_000E58000001400.tmp").write_text("{")  # a crash mid-save
+    assert SnapshotStore(tmp_path).leftovers() == []
+    assert list(tmp_path.iterdir()) == []

@@ -58,3 +58,21 @@ def test_restart_keeps_good_clips_and_drops_broken_ones(tmp_path: Path, mp3_byte
     again = ClipCache(directory, 10**7)
     assert again.get("e", "en", "good") is not None
     assert sorted(p.name for p in directory.iterdir()) == [good.path.name]
+
+
+def test_pinned_clips_are_kept_until_released(tmp_path: Path, mp3_bytes: bytes) -> None:
+    """A queued or playing clip must still be there when the speaker fetches it."""
+    cache = ClipCache(tmp_path / "c", max_bytes=len(mp3_bytes) * 2 + 10)
+    write = lambda target: target.write_bytes(mp3_bytes)  # noqa: E731
+    playing = cache.store("e", "en", "playing", write)
+    queued = cache.store("e", "en", "queued", write)
+    cache.pin(playing.key)
+    cache.pin(queued.key)
+    for text in ("two", "three"):
+        cache.store("e", "en", text, write)
+    assert playing.path.is_file() and queued.path.is_file()
+    assert cache.get("e", "en", "two") is None  # the unpinned one made room instead
+    cache.unpin(playing.key)  # played: it may go now, the cache is over its limit
+    assert not playing.path.exists()
+    assert queued.path.is_file()
+    assert cache.total_bytes <= cache.max_bytes
