@@ -7,7 +7,9 @@ Prints, against a real Mosquitto started from the project's config:
 - request -> answer round trip through a service that answers on sonos/result and
   acknowledges the request once the broker has the answer, as the bridge does;
 - head-of-line: one request held unanswered for HOLD seconds while 50 more arrive; how
-  many of them are handled meanwhile, and their latency, per MQTT_RECEIVE_MAXIMUM;
+  many of them are handled meanwhile, and their latency, per MQTT_RECEIVE_MAXIMUM (MQTT 5)
+  and per broker max_inflight_messages (MQTT 3.1.1: Mosquitto's default 20, and the
+  project's setting);
 - seconds from a broker restart until the service is connected and resubscribed.
 Run: python bench/core_bench.py  (env BENCH_MESSAGES, BENCH_RESTARTS to change counts)
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -31,7 +34,7 @@ import paho.mqtt.client as mqtt
 from mqtt_service.acks import Receipt
 from mqtt_service.connection import MqttConnection
 from mqtt_service.delivery import when_all_delivered
-from tests.support.broker import MosquittoBroker
+from tests.support.broker import PROJECT_CONF, MosquittoBroker
 from tests.support.probe import Probe
 from tests.support.service_process import core_connection
 
@@ -41,6 +44,7 @@ TOPIC = "sonos/tts/bench"
 HOLD = 2.0
 BEHIND = 50
 WINDOWS = (20, 100, 1000)
+INFLIGHT = re.compile(r"^max_inflight_messages\s+(\d+)", re.MULTILINE)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -92,9 +96,11 @@ def answer_and_ack_when_delivered(service: MqttConnection) -> None:
     service.subscribe_deferred(TOPIC, handler)
 
 
-def head_of_line(broker: MosquittoBroker, sender: Probe, state_dir: Path, window: int) -> None:
+def head_of_line(
+    broker: MosquittoBroker, sender: Probe, state_dir: Path, label: str, **settings: object
+) -> None:
     """Hold the first request's answer for HOLD s; time the BEHIND requests after it."""
-    service = core_connection(broker, state_dir, "hol", mqtt_receive_maximum=window)
+    service = core_connection(broker, state_dir, "hol", **settings)
     held: list[Receipt] = []
     handled: dict[bytes, float] = {}
 
@@ -120,10 +126,27 @@ def head_of_line(broker: MosquittoBroker, sender: Probe, state_dir: Path, window
         time.sleep(0.01)
     latencies = [(handled[p] - t) * 1000 for p, t in sent.items()]
     print(
-        f"receive maximum {window:>4}: {during:>2} of {BEHIND} handled while the first waits "
-        f"{HOLD:g} s   p50 {statistics.median(latencies):7.1f} ms   max {max(latencies):7.1f} ms"
+        f"{label:<40} {during:>2} of {BEHIND} handled while the first waits {HOLD:g} s   "
+        f"p50 {statistics.median(latencies):7.1f} ms   max {max(latencies):7.1f} ms"
     )
     service.stop()
+
+
+def head_of_line_v311(workdir: Path, inflight: int) -> None:
+    """On MQTT 3.1.1 the broker's max_inflight_messages is the window: a broker of its own."""
+    broker = MosquittoBroker(workdir / f"broker-{inflight}")
+    broker.conf.write_text(
+        INFLIGHT.sub(f"max_inflight_messages {inflight}", broker.conf.read_text()),
+        encoding="utf-8",
+    )
+    broker.start()
+    try:
+        sender = Probe(broker, "homeassistant")
+        label = f"MQTT 3.1.1, max_inflight_messages {inflight:>4}:"
+        head_of_line(broker, sender, workdir / f"hol311-{inflight}", label, mqtt_protocol=311)
+        sender.close()
+    finally:
+        broker.kill()
 
 
 def recovery(broker: MosquittoBroker, service: MqttConnection) -> None:
@@ -185,7 +208,12 @@ def main() -> int:
         report("request -> answer (ack after the answer)", round_trip)
         answering.stop()
         for window in WINDOWS:
-            head_of_line(broker, sender, workdir / f"hol-{window}", window)
+            label = f"MQTT 5, receive maximum {window:>4}:"
+            state = workdir / f"hol-{window}"
+            head_of_line(broker, sender, state, label, mqtt_receive_maximum=window)
+        project = INFLIGHT.search(PROJECT_CONF.read_text(encoding="utf-8"))
+        for inflight in sorted({20, int(project.group(1)) if project else 20}):
+            head_of_line_v311(workdir, inflight)
 
         recovery(broker, service)
         service.stop()

@@ -55,5 +55,9 @@ class SpeakerTimeoutError(SpeakerUnreachableError):
     """A speaker did not answer within SONOS_TIMEOUT."""
 
 
+class CutShortError(BridgeError):
+    """The bridge stopped before the announcement finished (SONOS_STOP_GRACE ran out)."""
+
+
 class StartupError(BridgeError):
     """A component cannot start with the given settings (port in use, unwritable cache)."""

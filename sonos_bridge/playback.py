@@ -9,6 +9,12 @@ in batches; coordinators play concurrently. How a batch is played is a `Playback
 A batch ends when the queue is empty after a clip: the group is restored at once, and only
 an announcement already waiting is played before the restore.
 
+Stopping (SIGTERM): nothing new starts, and the announcement playing gets
+SONOS_STOP_GRACE seconds to finish before the group is restored and it is answered. One
+still playing then is cut short (the `stopping` event a method gets is set) and answered
+`failed`, which a stopping bridge leaves unacknowledged: the broker delivers it again and
+the next process plays it in full. What waits in the queues is left the same way.
+
 Threads: `PlaybackManager.enqueue` runs on paho's network thread and only puts items on
 queues; each `CoordinatorWorker` thread plays its queue and answers the items (which
 publishes results); `stop` runs on the main thread.
@@ -65,7 +71,12 @@ class GroupSession(Protocol):
 
 
 class GroupPlayback(Protocol):
-    """A method's state for one coordinator, for as long as its worker lives."""
+    """A method's state for one coordinator, for as long as its worker lives.
+
+    `attach`'s `stopping` event is set when the clip playing must end now (the bridge is
+    stopping and the clip's grace ran out): `play` then stops it and raises a
+    `BridgeError`, so the request is not answered as played.
+    """
 
     def recover(self, group: Group) -> None: ...
 
@@ -111,8 +122,9 @@ class CoordinatorWorker:
         self.options = options
         self.queue: queue.Queue[QueueItem] = queue.Queue()
         self.busy_since: float | None = None
-        self._stopping = threading.Event()
-        self._playback = method.attach(coordinator.uid, self._stopping)
+        self._stopping = threading.Event()  # nothing new starts
+        self._cut = threading.Event()  # the clip playing ends now
+        self._playback = method.attach(coordinator.uid, self._cut)
         self._thread = threading.Thread(
             target=self._run, name=f"play-{coordinator.name}", daemon=True
         )
@@ -125,14 +137,22 @@ class CoordinatorWorker:
         """The coordinator answers at a new address (or name) from its next batch on."""
         self.coordinator = coordinator
 
+    # ------------------------------------------------------------- stopping
     def signal_stop(self) -> None:
+        """Start nothing new; the clip playing plays on until `cut_short`."""
         self._stopping.set()
         self.queue.put(None)
+
+    def cut_short(self) -> None:
+        self._cut.set()
         self._playback.interrupt()
 
-    def join(self, timeout: float) -> None:
+    def finished(self, timeout: float) -> bool:
         self._thread.join(timeout)
-        if self._thread.is_alive():
+        return not self._thread.is_alive()
+
+    def join(self, timeout: float) -> None:
+        if not self.finished(timeout):
             logger.warning("Playback on %s did not stop in time", self.coordinator.name)
 
     # ------------------------------------------------------------ thread
@@ -249,6 +269,8 @@ class CoordinatorWorker:
             clip = self._clip_for(item)
             if isinstance(clip, Outcome):
                 return clip, session
+            if self._stopping.is_set():  # its speech was ready only after the stop
+                return Outcome(item.speakers, "failed", "the bridge is stopping"), session
             warnings: list[str] = []
             if session is None:
                 session = self._playback.begin(group)
@@ -351,14 +373,25 @@ class PlaybackManager:
             if w.busy_since is not None and now - w.busy_since > limit
         ]
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Signal every worker, then wait for all of them against one deadline.
+    def stop(self, timeout: float = 5.0, grace: float = 0.0) -> None:
+        """Let the clips playing finish within `grace`, cut the rest, restore, end.
 
-        A worker in the middle of a clip restores its group before it ends.
+        Every deadline is shared by all workers: Compose allows one stop_grace_period for
+        the whole process. After `grace`, `timeout` is left for cutting and restoring.
         """
         workers = self.workers
-        deadline = time.monotonic() + timeout
         for worker in workers:
             worker.signal_stop()
-        for worker in workers:
+        finish_by = time.monotonic() + grace
+        playing = [w for w in workers if not w.finished(max(0.0, finish_by - time.monotonic()))]
+        for worker in playing:
+            logger.warning(
+                "Playback on %s still busy after SONOS_STOP_GRACE (%g s); cutting its "
+                "announcement short",
+                worker.coordinator.name,
+                grace,
+            )
+            worker.cut_short()
+        deadline = time.monotonic() + timeout
+        for worker in playing:
             worker.join(max(0.0, deadline - time.monotonic()))

@@ -134,13 +134,14 @@ class BridgeService:
     def shutdown(self) -> None:
         """Stop serving requests; the runner disconnects from the broker afterwards.
 
-        What has not played by now is left unacknowledged (see `_answer`): the broker
-        delivers it again when the bridge is back, instead of a "failed" answer.
+        The announcement playing may finish within SONOS_STOP_GRACE. What has not played
+        by then is left unacknowledged (see `_answer`): the broker delivers it again when
+        the bridge is back, instead of a "failed" answer.
         """
         self.connection.hold_deliveries()
         self._stop.set()
         self._refresh_now.set()
-        self.playback.stop(timeout=self.options.timeout * 2)
+        self.playback.stop(timeout=self.options.timeout, grace=self.settings.sonos_stop_grace)
         self.synthesizer.close()
         self.audio.stop()
         close_sessions()

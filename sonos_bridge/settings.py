@@ -98,6 +98,16 @@ class SonosSettings(MqttSettings):
         description="Seconds one announcement may keep a speaker group's queue busy before "
         "the bridge counts as unhealthy (and, after HEALTH_RESTART_AFTER checks, restarts).",
     )
+    sonos_stop_grace: float = Field(
+        default=8.0,
+        ge=0,
+        le=600,
+        description="Seconds an announcement playing when the bridge is stopped (docker "
+        "compose stop or restart) may take to finish. One still playing then is cut short, "
+        "the music comes back, and the request stays unanswered so the bridge plays it again "
+        "after the restart. The restore and the goodbye to the broker follow within "
+        "SONOS_TIMEOUT: keep the sum below Compose's stop_grace_period (15 s).",
+    )
     tts_engines: str = Field(
         default="piper,gtts,espeak",
         description=(

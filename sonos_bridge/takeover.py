@@ -8,7 +8,9 @@ for a batch of announcements, and it
   mid-announcement restores the group at its next start;
 - sets each clip (with the volume and mute wanted) and waits for its end, woken by the
   coordinator's transport events and polling as the fallback;
-- restores the group once after the batch and deletes the saved snapshot.
+- restores the group once after the batch and deletes the saved snapshot;
+- stops a clip the worker cuts short (the bridge stops, SONOS_STOP_GRACE ran out) and
+  raises `CutShortError`: half an announcement is not answered as played.
 
 Threads: every method runs on its coordinator worker's thread, except the calls it puts
 in flight at once on the group's own executor (`upnp.run_parallel`).
@@ -27,7 +29,12 @@ from xml.sax.saxutils import escape
 
 from sonos_bridge.announcement import Announcement
 from sonos_bridge.audio_server import is_clip_url
-from sonos_bridge.errors import SpeakerError, SpeakerTimeoutError, SpeakerUnreachableError
+from sonos_bridge.errors import (
+    CutShortError,
+    SpeakerError,
+    SpeakerTimeoutError,
+    SpeakerUnreachableError,
+)
 from sonos_bridge.playback import Group, PlaybackManager, PlaybackOptions, SpeakerLookup
 from sonos_bridge.results import elapsed_ms
 from sonos_bridge.settings import SonosSettings
@@ -250,6 +257,14 @@ class TakeoverSession:
                     f"{clip.duration + options.margin:.0f} s (state {state})"
                 )
             watch.wait(seen, min(options.poll_interval, deadline - time.monotonic()))
+        self._cut_short()
+
+    def _cut_short(self) -> None:
+        """The bridge is stopping and the clip's grace ran out: half an announcement is
+        not "played", so it is stopped and left to be played again after the restart."""
+        coordinator = self.players.coordinator
+        coordinator.av("Stop", ("Speed", 1))
+        raise CutShortError(f"the bridge stopped before {coordinator.name} finished it")
 
     def finish(self) -> list[str]:
         """Restore the group; the snapshot stays on disk only if the group did not answer."""

@@ -16,7 +16,8 @@
 #    only its own, `make ha-password`, none in the logs, kept across `down` + `up`),
 #    `sonos-bridge doctor`, and the two services against a separately started broker
 #    with users of its own (docker-compose.own-broker.yml);
-#    chaos: the broker process SIGKILLed while 20 requests stream in;
+#    chaos: the broker process SIGKILLed while 20 requests stream in, the bridge's process
+#    SIGKILLed mid-announcement, a speaker that vanishes mid-announcement;
 # 5. tears everything down (also on failure or Ctrl-C). The last line is `N passed, N failed`.
 #
 # Needs: docker.io, the compose v2 plugin (`make compose-v2`; or E2E_COMPOSE=docker-compose
@@ -157,22 +158,26 @@ start_results_collector() {
     RESULTS_PID=$!
 }
 
-# result_status <id>: the status of the (latest) result with that id, or nothing.
-result_status() {
-    "$(e2e_python)" - "$E2E_WORK/results.jsonl" "$1" <<'EOF'
+# result_field <id> <field>: that field of the (latest) result with that id, or nothing;
+# the field `line` is its line number in results.jsonl.
+result_field() {
+    "$(e2e_python)" - "$E2E_WORK/results.jsonl" "$1" "$2" <<'EOF'
 import json, sys
-status = ""
+found = ""
 with open(sys.argv[1], encoding="utf-8", errors="replace") as results:
-    for line in results:
+    for number, line in enumerate(results, 1):
         try:
             result = json.loads(line)
         except ValueError:
             continue
         if isinstance(result, dict) and result.get("id") == sys.argv[2]:
-            status = str(result.get("status"))
-print(status)
+            found = number if sys.argv[3] == "line" else result.get(sys.argv[3], "")
+print(found)
 EOF
 }
+
+# result_status <id>: the status of the (latest) result with that id, or nothing.
+result_status() { result_field "$1" status; }
 
 # wait_results <timeout-s> <id...>: 0 when every id has a `played` result; else prints
 # what is missing.
@@ -527,15 +532,30 @@ EOF
 # ---------------------------------------------------------------- chaos: durable delivery
 # Kept apart from the checks above (the durable-delivery work owns this part).
 
-# kill_broker_process: SIGKILL the mosquitto process inside its container, as a crash or
-# the OOM killer would. `docker kill` would count as the user's stop, and
+# kill_process <service> <command>: SIGKILL the service's process inside its container, as
+# a crash or the OOM killer would. `docker kill` would count as the user's stop, and
 # `restart: unless-stopped` would leave the container down.
-kill_broker_process() {
-    docker exec "$(container_of mosquitto)" sh -c \
+kill_process() {
+    docker exec "$(container_of "$1")" sh -c \
         'for p in /proc/[0-9]*; do
-             [ "$(cat "$p/comm" 2>/dev/null)" = mosquitto ] && kill -9 "${p#/proc/}" && exit 0
+             [ "$(cat "$p/comm" 2>/dev/null)" = "$1" ] && kill -9 "${p#/proc/}" && exit 0
          done
-         exit 1'
+         exit 1' sh "$2"
+}
+
+kill_broker_process() { kill_process mosquitto mosquitto; }
+
+restart_count() { docker inspect -f '{{.RestartCount}}' "$(container_of "$1")"; }
+
+# wait_restarted <service> <count before>: 0 once the restart policy restarted it and it is
+# healthy again.
+wait_restarted() {
+    local deadline=$(($(date +%s) + 60))
+    until (($(restart_count "$1") > $2)); do
+        (($(date +%s) < deadline)) || { echo "the restart policy did not restart $1" >&2; return 1; }
+        sleep 0.2
+    done
+    wait_healthy 90 "$1" || { echo "$1 not healthy after its restart" >&2; return 1; }
 }
 
 # announcements_played: clips the fake speakers fetched and played, all speakers.
@@ -562,10 +582,9 @@ EOF
 }
 
 check_broker_sigkill_under_load() {
-    local broker ids=() i publisher restarts played_before played twice started
+    local ids=() i publisher restarts played_before played twice started
     started=$(now)
-    broker=$(container_of mosquitto)
-    restarts=$(docker inspect -f '{{.RestartCount}}' "$broker")
+    restarts=$(restart_count mosquitto)
     played_before=$(announcements_played)
     for i in $(seq 1 20); do ids+=("chaos-$i"); done
     (
@@ -579,12 +598,11 @@ check_broker_sigkill_under_load() {
     ) 2>"$E2E_WORK/chaos-publisher.err" &
     publisher=$!
     sleep 1
-    kill_broker_process || { echo "no mosquitto process to kill in $broker" >&2; return 1; }
+    kill_broker_process || { echo "no mosquitto process to kill" >&2; return 1; }
     wait "$publisher" || { cat "$E2E_WORK/chaos-publisher.err" >&2; return 1; }
+    wait_restarted mosquitto "$restarts" || return 1
     wait_healthy 90 mosquitto sonos_bridge idle_reporter ||
         { echo "stack not healthy again after the broker was killed" >&2; return 1; }
-    (($(docker inspect -f '{{.RestartCount}}' "$broker") > restarts)) ||
-        { echo "the restart policy did not restart the broker" >&2; return 1; }
     wait_results 120 "${ids[@]}" || return 1
     twice=$(answers_per_id "${ids[@]}")
     [[ -z "$twice" ]] || { echo "answered more than once: $twice" >&2; return 1; }
@@ -593,6 +611,156 @@ check_broker_sigkill_under_load() {
         { echo "$played announcements played for ${#ids[@]} requests" >&2; return 1; }
     echo "${#ids[@]} of ${#ids[@]} played once; the restart policy restarted the broker;" \
         "$(elapsed "$started") s"
+}
+
+speaker_ip() {
+    local kitchen office
+    IFS=, read -r kitchen office <<<"$E2E_SONOS_HOSTS"
+    case $1 in
+        Kitchen) echo "$kitchen" ;;
+        Office) echo "$office" ;;
+        *) echo "no fake speaker $1" >&2; return 1 ;;
+    esac
+}
+
+# fake <speaker> <control> [<json>]: a fake speaker's test control (tests/fakes/speaker.py):
+# `state` prints its state as JSON; `radio`, `vanish` and `return` are POSTed.
+fake() {
+    local ip
+    ip=$(speaker_ip "$1") || return 1
+    "$(e2e_python)" - "$ip" "$2" "${3:-}" <<'EOF'
+import sys, urllib.request
+ip, control, body = sys.argv[1:]
+data = None if control == "state" else (body or "{}").encode()
+with urllib.request.urlopen(f"http://{ip}:1400/fake/{control}", data, timeout=5) as answer:
+    print(answer.read().decode())
+EOF
+}
+
+# wait_fake <timeout-s> <speaker> <condition>: 0 once the Python condition holds for `s`,
+# the speaker's state (/fake/state); else prints what the state was.
+wait_fake() {
+    local ip
+    ip=$(speaker_ip "$2") || return 1
+    "$(e2e_python)" - "$1" "$ip" "$3" <<'EOF'
+import json, sys, time, urllib.request
+timeout, ip, condition = float(sys.argv[1]), sys.argv[2], sys.argv[3]
+deadline = time.monotonic() + timeout
+while True:
+    with urllib.request.urlopen(f"http://{ip}:1400/fake/state", timeout=5) as answer:
+        s = json.load(answer)
+    if eval(condition, {"s": s}):
+        sys.exit(0)
+    if time.monotonic() > deadline:
+        s.pop("action_times", None)
+        print(f"not within {timeout:g} s: {condition}; state: {json.dumps(s)[:600]}", file=sys.stderr)
+        sys.exit(1)
+    time.sleep(0.1)
+EOF
+}
+
+plays_of() {
+    fake "$1" state | "$(e2e_python)" -c 'import json, sys; print(len(json.load(sys.stdin)["plays"]))'
+}
+
+# About 21 s of speech, 4.2 s on the fake speakers (E2E_SPEAKER_SPEED 0.2): long enough to
+# act while it plays.
+LONG_TEXT=$(printf 'This announcement is long enough to keep the speaker busy for a while. %.0s' {1..6})
+MUSIC_BACK='s["uri"].startswith("x-sonosapi-stream:") and s["state"] == "PLAYING" and s["volume"] == 20'
+
+# long_tts <speaker> <id>: the long announcement at volume 45 (over music at 20).
+long_tts() {
+    pub_retry -t "sonos/tts/$1" -m "{\"text\": \"$LONG_TEXT\", \"id\": \"$2\", \"volume\": 45}"
+}
+
+# until_playing <speaker> <plays before>: the speaker plays a clip it had not before.
+until_playing() {
+    wait_fake 30 "$1" "len(s['plays']) > $2 and s['state'] == 'PLAYING' and s['uri'].startswith('http')"
+}
+
+# The bridge's process dies (SIGKILL) while the long announcement plays on Kitchen, one
+# request waits behind it, and one for Office has just been answered: its acknowledgement
+# waits for the long one's (in arrival order), so the broker resends it too.
+check_bridge_sigkill_mid_announcement() {
+    local started restarts plays ids=(sigkill-long sigkill-queued sigkill-office) twice
+    started=$(now)
+    restarts=$(restart_count sonos_bridge)
+    fake Kitchen radio '{"volume": 20}' >/dev/null || return 1
+    plays=$(plays_of Kitchen) || return 1
+    long_tts Kitchen sigkill-long || return 1
+    tts Kitchen sigkill-queued "Waiting behind the long one" || return 1
+    tts Office sigkill-office "Meanwhile in the office" || return 1
+    wait_results 30 sigkill-office || return 1
+    until_playing Kitchen "$plays" || return 1
+    kill_process sonos_bridge sonos-bridge || { echo "no sonos-bridge process to kill" >&2; return 1; }
+    wait_restarted sonos_bridge "$restarts" || return 1
+    wait_results 90 "${ids[@]}" || return 1
+    twice=$(answers_per_id "${ids[@]}")
+    [[ -z "$twice" ]] || { echo "answered more than once: $twice" >&2; return 1; }
+    # The long one, cut by the kill, again in full, then the one behind it.
+    (($(plays_of Kitchen) == plays + 3)) ||
+        { echo "Kitchen played $(($(plays_of Kitchen) - plays)) clips, not 3" >&2; return 1; }
+    wait_fake 30 Kitchen "$MUSIC_BACK" || return 1
+    echo "the restart policy restarted the bridge; ${#ids[@]} of ${#ids[@]} played once," \
+        "the interrupted one again in full; Kitchen back on its radio at volume 20;" \
+        "$(elapsed "$started") s"
+}
+
+# wait_answered <timeout-s> <id>: 0 once the request has a result, whatever it says.
+wait_answered() {
+    local deadline=$(($(date +%s) + $1))
+    until [[ -n "$(result_status "$2")" ]]; do
+        (($(date +%s) < deadline)) || { echo "no result for $2 within $1 s" >&2; return 1; }
+        sleep 0.3
+    done
+}
+
+# While Kitchen is off the network: its request fails in time and names it, Office plays
+# on without waiting for it.
+kitchen_away() {
+    local plays=$1 error latency timeout_ms clip_ms office
+    tts Office vanish-office-1 "The office carries on" || return 1
+    tts Office vanish-office-2 "Still in the office" || return 1
+    wait_results 60 vanish-office-1 vanish-office-2 || return 1
+    wait_answered 60 vanish-lost || return 1
+    error=$(result_field vanish-lost error)
+    [[ "$(result_status vanish-lost)" == failed && "$error" == *Kitchen* ]] ||
+        { echo "vanish-lost answered $(result_status vanish-lost): ${error:-no error}" >&2; return 1; }
+    latency=$(result_field vanish-lost latency_ms)
+    timeout_ms=$(docker exec "$(container_of sonos_bridge)" python -c 'import os
+from sonos_bridge.settings import SonosSettings as S
+print(int(float(os.environ.get("SONOS_TIMEOUT") or S.model_fields["sonos_timeout"].default) * 1000))')
+    clip_ms=$(fake Kitchen state | "$(e2e_python)" -c "import json, sys
+print(int(json.load(sys.stdin)['plays'][$plays]['duration'] * ${E2E_SPEAKER_SPEED:-0.2} * 1000))")
+    ((latency <= timeout_ms + clip_ms)) || {
+        echo "failed after $latency ms, more than SONOS_TIMEOUT $timeout_ms + the clip $clip_ms" >&2
+        return 1
+    }
+    for office in vanish-office-1 vanish-office-2; do
+        (($(result_field "$office" line) < $(result_field vanish-lost line))) ||
+            { echo "$office was answered after Kitchen's failure: held up" >&2; return 1; }
+    done
+    echo "failed naming Kitchen after $latency ms (bound $((timeout_ms + clip_ms)) ms);" \
+        "Office played in $(result_field vanish-office-1 latency_ms) and" \
+        "$(result_field vanish-office-2 latency_ms) ms meanwhile"
+}
+
+check_speaker_vanishes_mid_announcement() {
+    local started plays away rc
+    started=$(now)
+    fake Kitchen radio '{"volume": 20}' >/dev/null || return 1
+    plays=$(plays_of Kitchen) || return 1
+    long_tts Kitchen vanish-lost || return 1
+    until_playing Kitchen "$plays" || return 1
+    fake Kitchen vanish >/dev/null || return 1
+    away=$(kitchen_away "$plays")
+    rc=$?
+    fake Kitchen return >/dev/null || return 1  # also after a failure: later checks need it
+    ((rc == 0)) || return 1
+    tts Kitchen vanish-back "Welcome back" || return 1
+    wait_results 60 vanish-back || return 1
+    wait_fake 30 Kitchen "$MUSIC_BACK" || return 1
+    echo "$away; played once back, its radio restored; $(elapsed "$started") s"
 }
 
 # ---------------------------------------------------------------- main
@@ -650,6 +818,10 @@ check "broker restart while publishing: no request lost" check_broker_restart
 check "bridge killed: requests queued while down are played after its restart" check_bridge_kill
 check "broker SIGKILLed while 20 requests stream in: all played, none twice" \
     check_broker_sigkill_under_load
+check "bridge SIGKILLed mid-announcement: music back at its volume, nothing lost or twice" \
+    check_bridge_sigkill_mid_announcement
+check "a speaker vanishes mid-announcement: failed in time, the other speaker unaffected" \
+    check_speaker_vanishes_mid_announcement
 check "down + up keeps retained messages (persistence volume)" check_down_up_keeps_retained
 check "passwords kept across down + up" check_passwords_kept
 check "sonos-bridge doctor in the container" check_doctor

@@ -20,7 +20,8 @@ Standalone (for the Docker end-to-end tests, next to the compose stack):
 
 Another process sees what a speaker did at `GET http://<ip>:1400/fake/state` (JSON: volume,
 mute, URI, transport state, every fetch with its time and verdict, action counts) and can
-start a radio stream with `POST /fake/radio {"volume": 20}`.
+start a radio stream with `POST /fake/radio {"volume": 20}`. `POST /fake/vanish` takes the
+speaker off the network (it answers nothing but `/fake/` until `POST /fake/return`).
 """
 
 from __future__ import annotations
@@ -376,6 +377,12 @@ class FakeSpeaker:
         self._stalled.set()
         self.events.blocked = True
 
+    def reappear(self) -> None:
+        """Back on the network after `stall`, with the state it had. What was asked
+        meanwhile is never answered, as over Wi-Fi: the asker gives up."""
+        self._stalled.clear()
+        self.events.blocked = False
+
     def block_events(self) -> None:
         """NOTIFYs no longer reach the bridge (a firewall); SUBSCRIBE still works."""
         self.events.blocked = True
@@ -440,11 +447,11 @@ class FakeSpeaker:
 
     # ---------------------------------------------------------- requests
     def handle_http(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+        if path.startswith("/fake/"):
+            return self._control(method, path, body)
         if self._stalled.is_set():
             self._release.wait(STALL_LIMIT)
             return 503, "text/plain", b"gone"
-        if path.startswith("/fake/"):
-            return self._control(method, path, body)
         if method == "GET":
             if path == "/xml/device_description.xml":
                 return 200, XML_CONTENT_TYPE, device_description(self.name, self.uid, self.ip)
@@ -494,12 +501,19 @@ class FakeSpeaker:
             }
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
-        """`/fake/state` (GET) and `/fake/radio` (POST {"volume": n}) for other processes."""
+        """`/fake/state` (GET), `/fake/radio` (POST {"volume": n}), `/fake/vanish` and
+        `/fake/return` (POST) for other processes; answered also while vanished."""
         if method == "GET" and path == "/fake/state":
             return 200, "application/json", json.dumps(self.snapshot_json()).encode()
         if method == "POST" and path == "/fake/radio":
             options = json.loads(body or b"{}")
             self.play_radio(volume=int(options.get("volume", 20)))
+            return 200, "application/json", b"{}"
+        if method == "POST" and path == "/fake/vanish":
+            self.stall()
+            return 200, "application/json", b"{}"
+        if method == "POST" and path == "/fake/return":
+            self.reappear()
             return 200, "application/json", b"{}"
         return 404, "text/plain", b"not found"
 

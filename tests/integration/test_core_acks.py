@@ -9,6 +9,8 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 
+import pytest
+
 from tests.integration.conftest import ServiceFactory
 from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
@@ -29,9 +31,11 @@ def release_held(service: ServiceProcess, payload: bytes, count: int = 1) -> Non
     service.signal(signal.SIGUSR1)
 
 
-def started_holding(factory: ServiceFactory, probe: Probe, held: bytes) -> ServiceProcess:
+def started_holding(
+    factory: ServiceFactory, probe: Probe, held: bytes, **extra: str
+) -> ServiceProcess:
     """A ready service that has received `held` and not answered it."""
-    service = factory().start()
+    service = factory(**extra).start()
     service.wait_for_log(READY)
     probe.subscribe("sonos/result")
     probe.publish(TOPIC, held)
@@ -77,12 +81,14 @@ def test_a_resend_after_a_broker_restart_is_not_handled_twice(
     assert service.log().count("echo hold during the restart") == 1
 
 
+@pytest.mark.parametrize("protocol", ["5", "311"])
 def test_a_long_unanswered_message_does_not_hold_back_later_ones(
-    probe: Probe, service_factory: ServiceFactory
+    probe: Probe, service_factory: ServiceFactory, protocol: str
 ) -> None:
-    # More than Mosquitto's default in-flight window of 20: the service's Receive
-    # Maximum lets the broker deliver them while the first one waits for its answer.
-    service = started_holding(service_factory, probe, b"hold long")
+    # More than Mosquitto's default in-flight window of 20: the broker delivers them while
+    # the first one waits for its answer (MQTT 5: the service's Receive Maximum; 3.1.1:
+    # the broker's max_inflight_messages).
+    service = started_holding(service_factory, probe, b"hold long", MQTT_PROTOCOL=protocol)
     quick = [f"quick-{n}".encode() for n in range(40)]
     for payload in quick:
         probe.publish(TOPIC, payload)

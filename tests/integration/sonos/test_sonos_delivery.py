@@ -15,8 +15,15 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.harness import request, results, wait_result, wait_subscribed
-from tests.fakes.speaker import FakeSonosSystem, FakeSpeaker
+from tests.fakes.harness import (
+    playing_a_clip,
+    radio_back,
+    request,
+    results,
+    wait_result,
+    wait_subscribed,
+)
+from tests.fakes.speaker import RADIO_URI, FakeSonosSystem, FakeSpeaker
 from tests.integration.sonos.test_sonos_process import bridge_environment
 from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
@@ -24,6 +31,7 @@ from tests.support.service_process import ServiceProcess
 
 SLOW = 200.0  # a one-second clip plays for minutes: it is still playing when the test acts
 FAST = 0.1
+AUDIBLE = 2.0  # a one-second clip plays for two: SIGTERM lands in the middle of it
 MAX_AGE = 3.0
 
 
@@ -33,7 +41,11 @@ class Bridge:
     def __init__(
         self, broker: MosquittoBroker, state_dir: Path, kitchen: FakeSpeaker, listener: Probe
     ) -> None:
-        self.environment = bridge_environment(broker, state_dir, kitchen.ip)
+        # A slow clip playing at a stop is cut short at once, not after the default grace.
+        self.environment = {
+            **bridge_environment(broker, state_dir, kitchen.ip),
+            "SONOS_STOP_GRACE": "0.5",
+        }
         self.broker = broker
         self.kitchen = kitchen
         self.listener = listener
@@ -139,3 +151,47 @@ def test_a_stuck_speaker_queue_makes_the_bridge_exit_to_be_restarted(
     log = process.log()
     assert "Playback on Kitchen has been busy with one announcement for over 1 s" in log
     assert "exiting with status 3" in log
+
+
+def test_the_announcement_playing_at_a_stop_finishes_then_the_music_comes_back(
+    bridge: Bridge, listener: Probe
+) -> None:
+    kitchen = bridge.kitchen
+    kitchen.speed = AUDIBLE
+    kitchen.play_radio(volume=20)
+    first = bridge.start(SONOS_STOP_GRACE="30")
+    request(listener, "sonos/tts/Kitchen", text="Playing at the stop", volume=45, id="playing")
+    playing_a_clip(kitchen)
+    first.signal(signal.SIGTERM)
+    assert first.wait() == 0
+    play, restored = kitchen.plays[0], kitchen.calls("SetAVTransportURI")[-1]
+    assert restored.arguments["CurrentURI"] == RADIO_URI
+    assert restored.at - play.requested_at >= play.duration * AUDIBLE  # heard to its end
+    assert kitchen.calls("Stop") == []
+    radio_back(kitchen, volume=20)
+    assert wait_result(listener, "playing")["status"] == "played"
+    # Acknowledged before the bridge left: the next one does not play it again.
+    bridge.restart_with_a_fast_speaker()
+    request(listener, "sonos/tts/Kitchen", text="After the restart", id="next")
+    assert statuses(listener, "playing", "next") == {"playing": "played", "next": "played"}
+    assert len(kitchen.plays) == 2
+
+
+def test_an_announcement_too_long_to_finish_at_a_stop_is_cut_and_played_again(
+    bridge: Bridge, listener: Probe
+) -> None:
+    kitchen = bridge.kitchen  # SLOW: the clip would play for minutes
+    kitchen.play_radio(volume=20)
+    first = bridge.start()
+    request(listener, "sonos/tts/Kitchen", text="Too long to finish", volume=45, id="cut")
+    playing_a_clip(kitchen)
+    first.signal(signal.SIGTERM)
+    assert first.wait() == 0
+    listener.wait_for("sonos/status", payload=b"offline")  # the bridge's last word
+    assert results(listener) == []  # half an announcement is not "played"
+    assert len(kitchen.calls("Stop")) == 1
+    radio_back(kitchen, volume=20)
+    assert "did not play before the bridge stopped" in first.log()
+    bridge.restart_with_a_fast_speaker()  # the broker delivers it again: heard in full
+    assert statuses(listener, "cut") == {"cut": "played"}
+    assert [play.ok for play in kitchen.plays] == [True, True]
