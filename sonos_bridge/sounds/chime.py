@@ -15,8 +15,8 @@ import math
 import struct
 from pathlib import Path
 
-from sonos_bridge.sounds import lame
-from sonos_bridge.sounds.audio import audio_info
+from sonos_bridge.audio import lame
+from sonos_bridge.audio.info import audio_info
 
 CHIME_RATE = 22050  # speech rate of espeak-ng (gTTS: 24 kHz, resampled when joined)
 # (frequency Hz, start s, length s): E5 then C5, a doorbell's "ding-dong".

@@ -19,11 +19,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from sonos_bridge.sounds.audio import audio_info
+from sonos_bridge.audio.info import NotAudioError, audio_info
+from sonos_bridge.audio.lame import wav_to_mp3
 from sonos_bridge.sounds.chime import VERSION, join_chime_and_speech, write_default_chime
-from sonos_bridge.sounds.errors import SoundTooLargeError, UnknownSoundError
+from sonos_bridge.sounds.errors import SoundTooLargeError, UndecodableSoundError, UnknownSoundError
 from sonos_bridge.sounds.fetch import fetch_sound
-from sonos_bridge.sounds.lame import wav_to_mp3
 from sonos_bridge.sounds.names import file_names
 from sonos_bridge.tts.cache import Clip, ClipCache
 
@@ -134,7 +134,10 @@ class SoundLibrary:
 
 def _import(source: Path, target: Path) -> None:
     """Copy an MP3, or encode a WAV as MP3, after checking that it decodes."""
-    info = audio_info(source)
+    try:
+        info = audio_info(source)
+    except NotAudioError as exc:
+        raise UndecodableSoundError(str(exc)) from None
     if info.kind == "mp3":
         shutil.copyfile(source, target)
     else:

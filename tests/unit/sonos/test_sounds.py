@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sonos_bridge.sounds.audio import audio_info
+from sonos_bridge.audio.info import audio_info
 from sonos_bridge.sounds.errors import (
     SoundTooLargeError,
     SoundUnreachableError,
