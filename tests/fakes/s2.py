@@ -116,6 +116,7 @@ class LoadedClip:
     statuses: list[str] = field(default_factory=list)
     error_code: str | None = None
     active_at: float | None = None
+    ended_at: float | None = None
     duration: float = 0.0
     fetch: FetchRecord | None = None
 
@@ -449,6 +450,8 @@ class FakeS2Player:
 
     def _set_status_locked(self, clip: LoadedClip, status: str) -> None:
         clip.statuses.append(status)
+        if clip.finished:
+            clip.ended_at = time.monotonic()
         self.lock.notify_all()
         event_header = {
             "namespace": "audioClip:1",
