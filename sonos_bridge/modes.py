@@ -66,6 +66,7 @@ class ModeChooser:
             self,
             self.clips.attach(coordinator_uid, stopping),
             self.takeover.attach(coordinator_uid, stopping),
+            stopping,
         )
 
     def leftovers(self) -> list[Speaker]:
@@ -82,10 +83,17 @@ class ModeChooser:
 class ChosenGroup:
     """Both methods' state for one coordinator."""
 
-    def __init__(self, chooser: ModeChooser, clips: ClipGroup, takeover: TakeoverGroup) -> None:
+    def __init__(
+        self,
+        chooser: ModeChooser,
+        clips: ClipGroup,
+        takeover: TakeoverGroup,
+        stopping: threading.Event,
+    ) -> None:
         self.chooser = chooser
         self.clips = clips
         self.takeover = takeover
+        self.stopping = stopping
 
     def recover(self, group: Group) -> None:
         self.takeover.recover(group)  # clips leave nothing behind
@@ -126,6 +134,8 @@ class ChosenSession:
             except ClipUnavailableError as exc:
                 if mode == "clip":
                     raise ClipsRequiredError(f"{exc}; {why} allows no takeover") from None
+                if self.group.stopping.is_set():
+                    raise  # the bridge is stopping: no takeover now, the request comes back
                 logger.debug("%s takes over instead: %s", self.target.coordinator.name, exc)
         return self._takeover_session().play(audio, announcement)
 
