@@ -6,7 +6,7 @@ sound) and the speech are joined into one clip so that the speaker plays one URL
 pause between them: all are decoded to PCM at the speech's rate, joined, and encoded once.
 Joining MP3 frames directly was measured too (15 ms against 49 ms for a 3 s sentence)
 but needs equal rate, mode and bitrate and leaves lame's padding (~70 ms of silence)
-between the parts; the joined clip is cached per (chime, speech), so the cost is paid once.
+between the parts; the joined clip is cached per set of parts, so the cost is paid once.
 """
 
 from __future__ import annotations

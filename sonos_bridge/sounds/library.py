@@ -6,9 +6,10 @@ to speech. Cache keys: a named file by name, modification time and size (an edit
 is read again); a URL by the URL itself (to change the sound, change the URL); clips
 joined into one (a chime or sound, then speech) by their keys.
 
-Threads: called from the request path (paho's thread hands the work to a pool in the
-service); every method blocks for at most the fetch timeout plus lame's runs and may be
-called from several threads at once (the cache is thread-safe; a sound made twice at the
+Threads: `named`, `from_url` and `chime` run on the preparer's "sounds" workers
+(`prepared.AudioPreparer`), `joined` on a coordinator worker (takeover mode); every method
+blocks for at most the fetch timeout plus lame's runs and may be called from several
+threads at once (the cache is thread-safe; a sound made twice at the
 same moment is simply stored twice under one key).
 """
 
