@@ -60,7 +60,6 @@ docs: venv
 bench: venv system-packages
 	$(BIN)/python bench/core_bench.py
 	$(BIN)/python bench/sonos_bench.py
-	$(BIN)/python bench/clip_bench.py
 	$(BIN)/python bench/idle_bench.py
 	$(BIN)/python bench/tts_bench.py
 

@@ -9,7 +9,11 @@ on, as Python's `http.server` answers) it measures, in the same run:
   length, and the clip's end -> restore complete: with UPnP events, and for a third
   speaker whose events never arrive (the polling fallback);
 - one SOAP call on each connection technique (why the bridge keeps connections alive with
-  TCP_QUICKACK), and the snapshot file write the warm path now includes.
+  TCP_QUICKACK), and the snapshot file write the warm path now includes;
+- clip mode against an S2 speaker (TLS WebSocket on port 1443, fetching the clip from the
+  bridge): publish -> ACTIVE through the bridge, next to its floor, the bridge's own clip
+  client alone (first clip on a new connection, and on the kept one), and a check that the
+  speaker's music was never touched.
 
 Then the cold cache (espeak-ng) and 100 announcements at once to one speaker (all played,
 in order, one snapshot, one restore). Broker, fake speakers and bridge each run in their
@@ -39,6 +43,8 @@ from soco import SoCo  # noqa: E402
 from urllib3.connectionpool import HTTPConnectionPool  # noqa: E402
 
 from sonos_bridge import upnp  # noqa: E402
+from sonos_bridge.clip.player import ClipOptions, ClipPlayer, ClipRequest  # noqa: E402
+from sonos_bridge.clip.protocol import PORT as S2_PORT  # noqa: E402
 from sonos_bridge.snapshot import GroupSnapshot, MemberLevel, Source  # noqa: E402
 from sonos_bridge.snapshot_store import SnapshotStore  # noqa: E402
 from sonos_bridge.tts.cache import ClipCache  # noqa: E402
@@ -46,7 +52,7 @@ from sonos_bridge.tts.engines import EspeakEngine  # noqa: E402
 from sonos_bridge.tts.synthesizer import Synthesizer  # noqa: E402
 from tests.fakes.harness import results, wait_subscribed  # noqa: E402
 from tests.fakes.remote import RemoteSpeaker, start_fake_speakers  # noqa: E402
-from tests.fakes.speaker import RADIO_URI, address_is_free  # noqa: E402
+from tests.fakes.speaker import RADIO_URI, SONOS_PORT, address_is_free  # noqa: E402
 from tests.support.broker import MosquittoBroker, free_port  # noqa: E402
 from tests.support.probe import Probe  # noqa: E402
 from tests.support.service_process import service_env  # noqa: E402
@@ -59,6 +65,7 @@ SPEAKERS = {
     "Office": ("two writes", True),
     "Attic": ("one write, no events", False),
 }
+CLIP_SPEAKER = "Den"  # an S2 speaker: announcements as audio clips
 SOAP_CALLS = 200
 
 
@@ -80,7 +87,8 @@ def radio_back(state: dict[str, Any]) -> bool:
 
 
 def pick_addresses(count: int) -> list[str]:
-    found = [f"127.0.0.{h}" for h in range(200, 250) if address_is_free(f"127.0.0.{h}")]
+    ports = (SONOS_PORT, S2_PORT)
+    found = [f"127.0.0.{h}" for h in range(200, 250) if address_is_free(f"127.0.0.{h}", ports)]
     if len(found) < count:
         raise SystemExit("no free loopback addresses for the fake speakers")
     return found[:count]
@@ -226,6 +234,62 @@ def snapshot_write_ms(directory: Path, rounds: int) -> list[float]:
     return samples
 
 
+@dataclass(frozen=True, slots=True)
+class ClipLatency:
+    first_ms: list[float]  # the bridge's clip client alone: connect, probe, load -> ACTIVE
+    warm_ms: list[float]  # the same on its kept connection: load -> ACTIVE
+    bridge_ms: list[float]  # publish -> ACTIVE through the bridge, warm cache
+    music_touched: int  # transport and volume calls the S2 speaker got (must be 0)
+
+
+def clip_floor(ip: str, url: str, duration: float, rounds: int) -> tuple[list[float], list[float]]:
+    """Request -> ACTIVE by the clip client alone: new connections, then a kept one."""
+    request = ClipRequest("Bench", url, duration)
+    first: list[float] = []
+    for _ in range(max(3, rounds // 5)):
+        player = ClipPlayer(ClipOptions(timeout=5.0, margin=5.0))
+        try:
+            started = time.monotonic()
+            first.append((player.play(ip, request).active_at - started) * 1000)
+        finally:
+            player.close()
+    warm: list[float] = []
+    player = ClipPlayer(ClipOptions(timeout=5.0, margin=5.0))
+    try:
+        player.play(ip, request)  # connect and probe outside the measurement
+        for _ in range(rounds):
+            started = time.monotonic()
+            warm.append((player.play(ip, request).active_at - started) * 1000)
+    finally:
+        player.close()
+    return first, warm
+
+
+def clips_through_bridge(probe: Probe, remote: RemoteSpeaker, rounds: int) -> list[float]:
+    """Publish -> the S2 speaker reports the clip ACTIVE, one announcement at a time."""
+    samples = []
+    for number in range(rounds):
+        before = len(remote.state()["clips"])
+        request_id = f"{CLIP_SPEAKER}-{number}-{time.monotonic()}"
+        started = time.monotonic()
+        probe.publish(
+            f"sonos/tts/{CLIP_SPEAKER}", json.dumps({"text": WARM_TEXT, "id": request_id})
+        )
+        wait_answered(probe, request_id)
+
+        def ended(state: dict[str, Any], count: int = before) -> bool:
+            return len(state["clips"]) > count and state["clips"][-1]["statuses"][-1] == "DONE"
+
+        clip = remote.wait_until(ended)["clips"][-1]
+        samples.append((clip["active_at"] - started) * 1000)
+    return samples
+
+
+def music_calls(state: dict[str, Any]) -> int:
+    touching = ("SetAVTransportURI", "Play", "Stop", "SetVolume", "SetMute")
+    return sum(state["action_counts"].get(action, 0) for action in touching)
+
+
 def describe(name: str, samples: list[float]) -> str:
     return (
         f"  {name:<40} p50 {statistics.median(samples):7.1f} ms   "
@@ -241,12 +305,14 @@ class Measured:
     cold: list[Round]
     burst: dict[str, Any]
     snapshot_ms: list[float]
+    clip: ClipLatency
 
 
 def run(rounds: int, clip_ms: float, work: Path) -> Measured:
     broker = MosquittoBroker(work / "broker")
     broker.start()
-    ips = dict(zip(SPEAKERS, pick_addresses(len(SPEAKERS)), strict=True))
+    names = [*SPEAKERS, CLIP_SPEAKER]
+    ips = dict(zip(names, pick_addresses(len(names)), strict=True))
     state_dir = work / "bridge"
     # Warm the bridge's cache before it starts: it indexes what it finds.
     synthesizer = Synthesizer([EspeakEngine(timeout=10)], ClipCache(state_dir / "tts-cache", 10**9))
@@ -258,6 +324,7 @@ def run(rounds: int, clip_ms: float, work: Path) -> Measured:
         speed,
         two_writes=tuple(n for n, (kind, _) in SPEAKERS.items() if "two" in kind),
         block_events=tuple(n for n, (_, events) in SPEAKERS.items() if not events),
+        s2=(CLIP_SPEAKER,),
     )
     http_port = free_port()
     bridge = start_bridge(broker, state_dir, list(ips.values()), http_port)
@@ -268,13 +335,18 @@ def run(rounds: int, clip_ms: float, work: Path) -> Measured:
         probe.subscribe("sonos/result")
         url = f"http://127.0.0.1:{http_port}/tts/{floor_clip.file_name}"
         floors, warm, soap = {}, {}, {}
-        for name, remote in remotes.items():
+        for name in SPEAKERS:
+            remote = remotes[name]
             floors[name] = floor(remote, url, rounds)
             warm[name] = through_bridge(probe, name, remote, [WARM_TEXT] * rounds, speed)
             soap[name] = soap_round_trips(remote.ip)
         cold_texts = [f"Cold message {n} at {time.time():.0f}" for n in range(rounds)]
         cold = through_bridge(probe, "Kitchen", remotes["Kitchen"], cold_texts, speed)
         outcome = burst(probe, remotes["Kitchen"], keys)
+        den = remotes[CLIP_SPEAKER]
+        through = clips_through_bridge(probe, den, rounds)
+        first, warm_clip = clip_floor(den.ip, url, floor_clip.duration, rounds)
+        clip = ClipLatency(first, warm_clip, through, music_calls(den.state()))
     finally:
         if probe is not None:
             probe.close()
@@ -283,7 +355,8 @@ def run(rounds: int, clip_ms: float, work: Path) -> Measured:
         fakes.terminate()
         fakes.wait(15)
         broker.kill()
-    return Measured(floors, warm, soap, cold, outcome, snapshot_write_ms(work / "snap", rounds))
+    snapshot_ms = snapshot_write_ms(work / "snap", rounds)
+    return Measured(floors, warm, soap, cold, outcome, snapshot_ms, clip)
 
 
 def report(measured: Measured) -> None:
@@ -313,11 +386,31 @@ def report(measured: Measured) -> None:
         )
         print(f"  {technique:<40} {cells}")
     print(describe("Snapshot write (write, rename, fsync)", measured.snapshot_ms))
+    report_clips(measured)
     outcome = measured.burst
     print(
         f"{BURST} announcements at once to one speaker: {outcome['played']} played, "
         f"in order: {outcome['in_order']}, snapshots: {outcome['snapshots']}, "
         f"restores: {outcome['restores']}, {outcome['seconds']:.1f} s"
+    )
+
+
+def report_clips(measured: Measured) -> None:
+    clip = measured.clip
+    print(f"Clip mode, {CLIP_SPEAKER} (S2: TLS WebSocket on 1443, fetches the clip): -> ACTIVE")
+    print(describe("floor: clip client, new connection", clip.first_ms))
+    print(describe("floor: clip client, kept connection", clip.warm_ms))
+    print(describe("publish -> ACTIVE through the bridge", clip.bridge_ms))
+    ratio = statistics.median(clip.bridge_ms) / statistics.median(clip.warm_ms)
+    print(f"  through the bridge p50 = {ratio:.1f}x the kept-connection floor")
+    print(f"  transport/volume calls to {CLIP_SPEAKER}: {clip.music_touched} (music left alone)")
+    takeover = statistics.median(r.latency_ms for r in measured.warm["Kitchen"])
+    soco = statistics.median(measured.floors["Kitchen"])
+    print(
+        "Side by side, p50 warm cache: "
+        f"takeover publish -> fetch {takeover:.1f} ms (bare SoCo floor {soco:.1f} ms); "
+        f"clip publish -> ACTIVE {statistics.median(clip.bridge_ms):.1f} ms "
+        f"(clip client floor {statistics.median(clip.warm_ms):.1f} ms)"
     )
 
 

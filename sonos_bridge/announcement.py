@@ -47,6 +47,11 @@ class Announcement:
     delivery: Delivery = field(default_factory=Delivery)  # mode, priority, chime, sound
 
     @property
+    def title(self) -> str:
+        """What the speaker shows (takeover) or names the clip (audio clip)."""
+        return self.text[:64] or self.delivery.sound or "Sound"
+
+    @property
     def all_speakers(self) -> bool:
         return any(name.casefold() == ALL_SPEAKERS for name in self.speakers)
 

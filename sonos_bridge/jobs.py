@@ -2,12 +2,13 @@
 
 A request for several groups is played by several coordinator workers at once; `Job`
 collects their outcomes and publishes one result after the last. `PlayItem` is a job's
-part on one coordinator; it keeps its clip in the cache until it is answered, so that
+part on one coordinator; it keeps its audio in the cache until it is answered, so that
 the cache cannot evict a clip that is queued or playing.
 
 Threads: `Job.finish_part` is called from the coordinator workers' threads (under the
-job's lock); `ClipHold` pins from whichever thread completes the clip's future (the
-synthesizer's pool, or the caller for a cached clip) and releases from a worker thread.
+job's lock); `ClipHold` pins from whichever thread completes the audio's future (the
+synthesizer's or the preparer's pool, or the caller for cached speech) and releases from a
+worker thread.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sonos_bridge.announcement import Announcement
+from sonos_bridge.prepared import Prepared
 from sonos_bridge.results import Result, Status, elapsed_ms
-from sonos_bridge.tts.cache import Clip
 
 
 @dataclass
@@ -97,43 +98,44 @@ class ClipPins(Protocol):
 
 
 class ClipHold:
-    """Pins a request's clip from the moment it exists until `release`.
+    """Pins a request's clips from the moment they exist until `release`.
 
-    The clip may still be in synthesis when the request is queued, so the pin is taken
-    by the future's completion; a release that comes first (an expired request) wins.
+    The audio may still be in preparation when the request is queued, so the pins are
+    taken by the future's completion; a release that comes first (an expired request) wins.
     """
 
-    def __init__(self, clip: Future[Clip], pins: ClipPins) -> None:
+    def __init__(self, audio: Future[Prepared], pins: ClipPins) -> None:
         self._pins = pins
         self._lock = threading.Lock()
-        self._key: str | None = None
+        self._keys: list[str] = []
         self._released = False
-        clip.add_done_callback(self._pin)
+        audio.add_done_callback(self._pin)
 
-    def _pin(self, clip: Future[Clip]) -> None:
-        if clip.cancelled() or clip.exception() is not None:
+    def _pin(self, audio: Future[Prepared]) -> None:
+        if audio.cancelled() or audio.exception() is not None:
             return
-        key = clip.result().key
+        keys = audio.result().keys
         with self._lock:
             if self._released:
                 return
-            self._key = key
-            self._pins.pin(key)
+            self._keys = keys
+            for key in keys:
+                self._pins.pin(key)
 
     def release(self) -> None:
         with self._lock:
             self._released = True
-            key, self._key = self._key, None
-            if key is not None:
+            keys, self._keys = self._keys, []
+            for key in keys:
                 self._pins.unpin(key)
 
 
 @dataclass
 class PlayItem:
-    """A job's part on one coordinator: the clip to play for the requested names."""
+    """A job's part on one coordinator: the audio to play for the requested names."""
 
     job: Job
-    clip: Future[Clip]
+    audio: Future[Prepared]
     speakers: list[str]  # the requested names this coordinator plays for
     hold: ClipHold
 

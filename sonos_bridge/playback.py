@@ -4,10 +4,13 @@
 must neither interleave nor each snapshot the other's clip as "what was playing". So every
 coordinator gets one worker thread (whatever its address becomes) that drains its queue
 in batches; coordinators play concurrently. How a batch is played is a `PlaybackMethod`:
-`takeover.Takeover` (snapshot, UPnP play, restore) today.
+`modes.ModeChooser` picks, per announcement and group, `clip.mode.ClipMode` (audio clips
+mixed over the music, nothing to restore) or `takeover.Takeover` (snapshot, UPnP play,
+restore).
 
 A batch ends when the queue is empty after a clip: the group is restored at once, and only
-an announcement already waiting is played before the restore.
+an announcement already waiting is played before the restore. An announcement that left
+nothing to restore (an audio clip) is answered as soon as it has played.
 
 Stopping (SIGTERM): nothing new starts, and the announcement playing gets
 SONOS_STOP_GRACE seconds to finish before the group is restored and it is answered. One
@@ -35,8 +38,8 @@ from typing import Protocol
 from sonos_bridge.announcement import Announcement
 from sonos_bridge.errors import BridgeError, SpeakerUnreachableError
 from sonos_bridge.jobs import ClipHold, ClipPins, Job, Outcome, PlayItem
+from sonos_bridge.prepared import Prepared
 from sonos_bridge.speakers import Speaker
-from sonos_bridge.tts.cache import Clip
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +66,14 @@ class Group:
 class GroupSession(Protocol):
     """One batch on one group, begun before its first clip."""
 
+    @property
+    def restores(self) -> bool:
+        """Whether `finish` has something to give back (then the last result waits)."""
+        ...
+
     def take_warnings(self) -> list[str]: ...
 
-    def play(self, clip: Clip, announcement: Announcement) -> int: ...
+    def play(self, audio: Prepared, announcement: Announcement) -> int: ...
 
     def finish(self) -> list[str]: ...
 
@@ -222,7 +230,7 @@ class CoordinatorWorker:
                 if held is not None:
                     held[0].answer(held[1])
                     held = None
-                if session is None or outcome.speaker_down:
+                if session is None or outcome.speaker_down or not session.restores:
                     item.answer(outcome)
                     if outcome.speaker_down and outcome.error:
                         self._fail_queued(outcome.error)
@@ -266,16 +274,15 @@ class CoordinatorWorker:
     ) -> tuple[Outcome, GroupSession | None]:
         """Play one item, beginning the session first if needed; never raises."""
         try:
-            clip = self._clip_for(item)
-            if isinstance(clip, Outcome):
-                return clip, session
+            audio = self._clip_for(item)
+            if isinstance(audio, Outcome):
+                return audio, session
             if self._stopping.is_set():  # its speech was ready only after the stop
                 return Outcome(item.speakers, "failed", "the bridge is stopping"), session
-            warnings: list[str] = []
             if session is None:
                 session = self._playback.begin(group)
-                warnings = session.take_warnings()
-            latency = session.play(clip, item.job.announcement)
+            latency = session.play(audio, item.job.announcement)
+            warnings = session.take_warnings()
         except SpeakerUnreachableError as exc:
             return Outcome(item.speakers, "failed", str(exc), speaker_down=True), session
         except BridgeError as exc:
@@ -285,8 +292,8 @@ class CoordinatorWorker:
             return Outcome(item.speakers, "failed", f"internal error: {exc}"), session
         return Outcome(item.speakers, "played", latency_ms=latency, warnings=warnings), session
 
-    def _clip_for(self, item: PlayItem) -> Clip | Outcome:
-        """The item's clip, or the outcome that says why it will not be played."""
+    def _clip_for(self, item: PlayItem) -> Prepared | Outcome:
+        """The item's audio, or the outcome that says why it will not be played."""
         announcement = item.job.announcement
         if announcement.expired():
             logger.info(
@@ -298,7 +305,7 @@ class CoordinatorWorker:
             error = f"older than max_age={announcement.max_age:g} s when its turn came"
             return Outcome(item.speakers, "expired", error)
         try:
-            return item.clip.result(timeout=self.options.speech_timeout)
+            return item.audio.result(timeout=self.options.speech_timeout)
         except FutureTimeout:
             return Outcome(item.speakers, "failed", "speech synthesis took too long")
         except BridgeError as exc:
@@ -350,15 +357,15 @@ class PlaybackManager:
                 worker.relocate(coordinator)
             return worker
 
-    def enqueue(self, job: Job, targets: list[Speaker], clip: Future[Clip]) -> None:
+    def enqueue(self, job: Job, targets: list[Speaker], audio: Future[Prepared]) -> None:
         """Queue `job` on every distinct coordinator among `targets`."""
         by_coordinator: dict[str, list[Speaker]] = {}
         for speaker in targets:
             by_coordinator.setdefault(speaker.coordinator_uid, []).append(speaker)
         for speakers in by_coordinator.values():
             worker = self.worker_for(speakers[0])
-            hold = ClipHold(clip, self._pins)
-            worker.submit(PlayItem(job, clip, [s.name for s in speakers], hold))
+            hold = ClipHold(audio, self._pins)
+            worker.submit(PlayItem(job, audio, [s.name for s in speakers], hold))
 
     @property
     def workers(self) -> list[CoordinatorWorker]:

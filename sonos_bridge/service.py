@@ -1,10 +1,13 @@
-"""Wiring: MQTT requests -> validation -> speech -> per-coordinator playback -> results.
+"""Wiring: MQTT requests -> validation -> audio -> per-coordinator playback -> results.
 
 Message handlers run on paho's network thread, so they only parse, look up names in
-memory and hand work to the synthesizer's pool and the coordinator queues. A request is
-acknowledged to the broker only once its result is (the result's PUBACK settles the
-request's receipt, on paho's thread): a bridge that dies before answering gets the
-request again when it is back. Results are published from the playback workers' threads.
+memory and hand work to the preparer (speech, sounds) and the coordinator queues. The
+speaker-refresh thread re-reads the speakers and which of them can play audio clips.
+
+A request is acknowledged to the broker only once its result is (the result's PUBACK
+settles the request's receipt, on paho's thread): a bridge that dies before answering gets
+the request again when it is back. Results are published from the playback workers'
+threads.
 """
 
 from __future__ import annotations
@@ -21,14 +24,17 @@ from mqtt_service.connection import MqttConnection
 from mqtt_service.delivery import when_all_delivered
 from sonos_bridge.announcement import Announcement, Rejection, ReplyTo, parse_announcement
 from sonos_bridge.audio_server import AudioServer
+from sonos_bridge.clip.player import ClipOptions, ClipPlayer
 from sonos_bridge.errors import RequestError, UnknownSpeakerError
 from sonos_bridge.ha_discovery import SpeakerDiscovery
 from sonos_bridge.jobs import Job
+from sonos_bridge.modes import build_playback
 from sonos_bridge.playback import PlaybackOptions
+from sonos_bridge.prepared import AudioPreparer
 from sonos_bridge.results import Result, ResultPublisher, elapsed_ms
 from sonos_bridge.settings import SonosSettings
+from sonos_bridge.sounds.library import SoundLibrary
 from sonos_bridge.speakers import SpeakerRegistry
-from sonos_bridge.takeover import takeover_playback
 from sonos_bridge.tts.cache import ClipCache
 from sonos_bridge.tts.engines import Engine, build_engines
 from sonos_bridge.tts.synthesizer import Synthesizer
@@ -80,6 +86,14 @@ class BridgeService:
         self.synthesizer = Synthesizer(
             engine_list, self.cache, online_deadline=settings.tts_online_deadline
         )
+        self.sounds = SoundLibrary(
+            self.cache,
+            settings.sounds_dir,
+            max_bytes=settings.sound_max_bytes,
+            fetch_timeout=settings.sound_fetch_timeout,
+            chime_sound=settings.chime_sound,
+        )
+        self.preparer = AudioPreparer(self.synthesizer, self.sounds)
         self.audio = AudioServer(
             self.cache, settings.http_bind, settings.http_port, settings.advertise_host
         )
@@ -88,10 +102,25 @@ class BridgeService:
             timeout=settings.sonos_timeout,
             margin=settings.sonos_play_margin,
             poll_interval=settings.sonos_poll_interval,
-            speech_timeout=settings.tts_timeout * max(1, len(engine_list)) + 5,
+            speech_timeout=settings.tts_timeout * max(1, len(engine_list))
+            + settings.sound_fetch_timeout
+            + 5,
         )
-        self.playback = takeover_playback(
-            settings, self.registry, self.audio.url_for, self.cache, self.options
+        self.clip_player = ClipPlayer(
+            ClipOptions(
+                timeout=settings.sonos_timeout,
+                margin=settings.sonos_play_margin,
+                deny_models=settings.clip_deny_models,
+            )
+        )
+        self.playback = build_playback(
+            settings,
+            self.registry,
+            url_for=self.audio.url_for,
+            cache=self.cache,
+            sounds=self.sounds,
+            clip_player=self.clip_player,
+            options=self.options,
         )
         self.results = ResultPublisher(self.connection, f"{self.base_topic}/result")
         self.discovery = SpeakerDiscovery(
@@ -142,6 +171,8 @@ class BridgeService:
         self._stop.set()
         self._refresh_now.set()
         self.playback.stop(timeout=self.options.timeout, grace=self.settings.sonos_stop_grace)
+        self.clip_player.close()
+        self.preparer.close()
         self.synthesizer.close()
         self.audio.stop()
         close_sessions()
@@ -164,10 +195,25 @@ class BridgeService:
 
     # ------------------------------------------------------------- speakers
     def refresh_speakers(self) -> None:
-        if self.registry.refresh():
+        changed = self.registry.refresh()
+        self.probe_clips()
+        if changed:
             self._publish_state()
 
+    def probe_clips(self) -> None:
+        """Ask the listed speakers again whether they can play audio clips (and keep the
+        connections of those that can). With SONOS_CLIP_MODE=never only the speakers a
+        request's "mode" asked for clips are probed."""
+        ips = [speaker.ip for speaker in self.registry.all()]
+        if self.settings.sonos_clip_mode == "never":
+            ips = [ip for ip in ips if self.clip_player.knows(ip)]
+        try:
+            self.clip_player.refresh(ips)
+        except Exception:
+            logger.exception("Probing the speakers for audio clips failed; trying again later")
+
     def _refresh_loop(self) -> None:
+        self.probe_clips()  # the first verdicts, off the start path
         while not self._stop.is_set():
             self._refresh_now.wait(self.settings.sonos_refresh_interval)
             self._refresh_now.clear()
@@ -238,7 +284,7 @@ class BridgeService:
                 receipt,
             )
             return
-        clip = self.synthesizer.submit(announcement.text, lang, announcement.voice)
+        audio = self.preparer.submit(announcement, lang)
         coordinators = {speaker.coordinator_uid for speaker in targets}
 
         def answer(result: Result, played: Announcement) -> None:
@@ -251,7 +297,7 @@ class BridgeService:
             len(announcement.text),
             ", ".join(job.speakers),
         )
-        self.playback.enqueue(job, targets, clip)
+        self.playback.enqueue(job, targets, audio)
 
     def _answer_rejection(self, rejection: Rejection, receipt: Receipt) -> None:
         result = Result(

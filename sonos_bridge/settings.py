@@ -263,7 +263,8 @@ class SonosSettings(MqttSettings):
         default=None,
         description=(
             'Folder of sound files (name.mp3 or name.wav) that a request plays with {"sound": '
-            '"name"} or as its chime; mount it as a volume. Unset: no named sounds.'
+            '"name"} or as its chime, read at each request. Unset: no named sounds. The '
+            "image sets /sounds."
         ),
     )
     chime_sound: str | None = Field(

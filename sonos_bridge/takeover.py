@@ -6,7 +6,8 @@ for a batch of announcements, and it
 - reads what the group was doing and saves it to `STATE_DIR` before touching anything
   (flushed to disk next to the first clip's calls, before `Play`), so a bridge killed
   mid-announcement restores the group at its next start;
-- sets each clip (with the volume and mute wanted) and waits for its end, woken by the
+- sets each announcement as one clip (a chime or sound joined to the speech: one play,
+  no gap), with the volume and mute wanted, and waits for its end, woken by the
   coordinator's transport events and polling as the fallback;
 - restores the group once after the batch and deletes the saved snapshot;
 - stops a clip the worker cuts short (the bridge stops, SONOS_STOP_GRACE ran out) and
@@ -21,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -35,20 +36,22 @@ from sonos_bridge.errors import (
     SpeakerTimeoutError,
     SpeakerUnreachableError,
 )
-from sonos_bridge.playback import Group, PlaybackManager, PlaybackOptions, SpeakerLookup
+from sonos_bridge.jobs import ClipPins
+from sonos_bridge.playback import Group, PlaybackOptions
+from sonos_bridge.prepared import Prepared
 from sonos_bridge.results import elapsed_ms
-from sonos_bridge.settings import SonosSettings
 from sonos_bridge.snapshot import ACTIVE_STATES, GroupSnapshot, restore, take_snapshot
 from sonos_bridge.snapshot_store import SnapshotStore
 from sonos_bridge.speakers import Speaker
-from sonos_bridge.transport_events import TransportWatch, configure_listener
-from sonos_bridge.tts.cache import Clip, ClipCache
+from sonos_bridge.transport_events import TransportWatch
+from sonos_bridge.tts.cache import Clip
 from sonos_bridge.upnp import Player, run_parallel
 
 logger = logging.getLogger(__name__)
 
 FINISHED_STATES = {"STOPPED", "PAUSED_PLAYBACK", "NO_MEDIA_PRESENT"}
 UrlFor = Callable[[Clip, str], str]
+JoinClips = Callable[[Sequence[Clip]], Clip]
 
 
 def didl_for(url: str, title: str) -> str:
@@ -81,11 +84,16 @@ class Takeover:
         url_for: UrlFor,
         store: SnapshotStore,
         options: PlaybackOptions,
+        *,
+        join: JoinClips,
+        pins: ClipPins,
         events: bool = True,
     ) -> None:
         self.url_for = url_for
         self.store = store
         self.options = options
+        self.join = join  # a chime or sound and the speech, as one MP3 in the cache
+        self.pins = pins
         self.events = events
 
     def attach(self, coordinator_uid: str, stopping: threading.Event) -> TakeoverGroup:
@@ -189,20 +197,34 @@ class TakeoverSession:
         self._durable = durable  # the snapshot's fsync, next to the first clip's calls
         self._levels = {m.uid: (m.volume, m.muted) for m in snapshot.members}
 
+    @property
+    def restores(self) -> bool:
+        return True
+
     def take_warnings(self) -> list[str]:
         """What the first result should report about the snapshot (once)."""
         warnings, self._warnings = self._warnings, []
         return warnings
 
-    def play(self, clip: Clip, announcement: Announcement) -> int:
-        """Play one clip to its end; returns the request's latency until `Play` was sent."""
+    def play(self, audio: Prepared, announcement: Announcement) -> int:
+        """Play the announcement to its end as one clip; returns the latency until `Play`."""
+        method = self.group.method
+        clips = audio.clips
+        clip = clips[0] if len(clips) == 1 else method.join(clips)
+        method.pins.pin(clip.key)  # a joined clip is new: keep it until it has played
+        try:
+            return self._play_clip(clip, announcement)
+        finally:
+            method.pins.unpin(clip.key)
+
+    def _play_clip(self, clip: Clip, announcement: Announcement) -> int:
         coordinator = self.players.coordinator
         url = self.group.method.url_for(clip, coordinator.ip)
         set_uri = partial(
             coordinator.av,
             "SetAVTransportURI",
             ("CurrentURI", url),
-            ("CurrentURIMetaData", didl_for(url, announcement.text[:80])),
+            ("CurrentURIMetaData", didl_for(url, announcement.title)),
         )
         calls: list[Callable[[], object]] = [set_uri, *self._level_calls(announcement.volume)]
         if self._durable is not None:
@@ -273,17 +295,3 @@ class TakeoverSession:
         if not report.unreachable:
             self.group.method.store.remove(self.group.uid)
         return report.warnings
-
-
-def takeover_playback(
-    settings: SonosSettings,
-    speakers: SpeakerLookup,
-    url_for: UrlFor,
-    cache: ClipCache,
-    options: PlaybackOptions,
-) -> PlaybackManager:
-    """The bridge's playback: takeover on every coordinator, snapshots in STATE_DIR."""
-    configure_listener(settings.sonos_event_port, settings.advertise_host)
-    store = SnapshotStore(settings.state_dir / "snapshots")
-    method = Takeover(url_for, store, options, events=settings.sonos_events)
-    return PlaybackManager(speakers, method, cache, options)

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: a real broker per test and probe clients on it."""
+"""Fixtures shared by every test: a real broker per test and probe clients on it, sounds."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.audio import write_mp3, write_wav
 from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
 
@@ -39,3 +40,13 @@ def probe_factory(broker: MosquittoBroker) -> Iterator[type[Probe] | object]:
 def probe(probe_factory: object) -> Probe:
     """A client with Home Assistant's rights: reads everything, writes commands."""
     return probe_factory()  # type: ignore[operator, no-any-return]
+
+
+@pytest.fixture
+def sounds_dir(tmp_path: Path) -> Path:
+    """A SOUNDS_DIR: doorbell.mp3 (0.5 s, 22.05 kHz mono), gong.wav (0.4 s, 44.1 kHz stereo)."""
+    folder = tmp_path / "sounds"
+    folder.mkdir()
+    write_mp3(folder / "doorbell.mp3", 0.5)
+    write_wav(folder / "gong.wav", 0.4, rate=44100, channels=2)
+    return folder

@@ -109,6 +109,8 @@ SERVICE_VALUES: dict[str, dict[str, str | Placement]] = {
         "CACHE_DIR": Placement.NOT_PASSED,
         # The mount point of PIPER_VOICES_HOST_DIR.
         "PIPER_VOICES_DIR": "/voices",
+        # The mount point of SOUNDS_HOST_DIR.
+        "SOUNDS_DIR": "/sounds",
     },
     "idle_reporter": {
         "MQTT_CLIENT_ID": "${IDLE_MQTT_CLIENT_ID:-}",

@@ -104,6 +104,13 @@ class SonosContainer(BaseModel):
             "PIPER_VOICES_DIR; read when the bridge starts."
         ),
     )
+    sounds_host_dir: str = Field(
+        default="./sounds",
+        description=(
+            "Folder on this computer with sound files (NAME.mp3 or NAME.wav) that requests "
+            'play with {"sound": "NAME"} or as their chime; mounted read-only at SOUNDS_DIR.'
+        ),
+    )
 
 
 class IdleContainer(BaseModel):

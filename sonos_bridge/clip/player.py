@@ -70,7 +70,7 @@ class ClipOptions:
     deny_models: tuple[str, ...] = ("Play:1",)
     port: int = PORT
     app_id: str = APP_ID
-    workers: int = 8  # speakers served at once by `play_many`
+    workers: int = 32  # speakers served at once by `play_many` (threads made as needed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +120,7 @@ class _Link:
     connection: S2Connection | None = None
     support: ClipSupport | None = None
     subscribed: str | None = None  # the player id audioClip events are subscribed for
+    logged: set[str] = field(default_factory=set)  # verdicts already logged ("" = clips)
 
 
 class ClipPlayer:
@@ -140,6 +141,12 @@ class ClipPlayer:
             if support is None or (support.supported and (connection is None or connection.closed)):
                 support = self._probe_locked(ip, link)
             return support
+
+    def knows(self, ip: str) -> bool:
+        """Whether `ip` has been probed (and not forgotten by a refresh since)."""
+        with self._lock:
+            link = self._links.get(ip)
+        return link is not None and link.support is not None
 
     def refresh(self, ips: Iterable[str]) -> dict[str, ClipSupport]:
         """Probe every listed speaker again (with the speaker list); forget the others."""
@@ -178,15 +185,16 @@ class ClipPlayer:
         return support
 
     def _remember(self, ip: str, link: _Link, support: ClipSupport) -> None:
-        """Keep the verdict; log it only when it changes (once per speaker and reason)."""
-        previous = link.support
+        """Keep the verdict; log each verdict once per speaker, however often it returns."""
         link.support = support
-        if previous is not None and previous.unavailable == support.unavailable:
+        verdict = support.unavailable or ""
+        if verdict in link.logged:
             return
+        link.logged.add(verdict)
         if support.supported:
             logger.info("Speaker %s plays announcements as audio clips (%s)", ip, support.model)
         else:
-            logger.warning(
+            logger.info(
                 "Speaker %s cannot play audio clips: %s; its announcements take over the "
                 "group and restore it",
                 ip,

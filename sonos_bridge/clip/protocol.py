@@ -24,8 +24,9 @@ CLIP_STATUS_EVENT = "audioClipStatus"
 
 
 class Priority(StrEnum):
-    """Sonos' rules: HIGH interrupts LOW at once and HIGH only after 10 s; LOW
-    interrupts LOW at once and never HIGH (it waits)."""
+    """Sonos' documented rules (docs.sonos.com, loadAudioClip): HIGH interrupts LOW at any
+    time, and HIGH once that has played for more than 10 s; LOW interrupts LOW at any
+    time; LOW cannot interrupt HIGH (what becomes of it then is not documented)."""
 
     LOW = "LOW"
     HIGH = "HIGH"

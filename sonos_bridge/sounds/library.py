@@ -1,14 +1,15 @@
-"""Sounds as cached clips: by name from SOUNDS_DIR, fetched from a URL, and the chime.
+"""Sounds as cached clips: by name from SOUNDS_DIR, fetched from a URL, the chime, joins.
 
 Everything ends up as an MP3 in the clip cache (WAV is encoded with lame on the way in),
 so the audio server serves sounds exactly like speech and takeover mode can join a chime
 to speech. Cache keys: a named file by name, modification time and size (an edited file
-is read again); a URL by the URL itself (to change the sound, change the URL); the
-joined chime + speech by both clips' keys.
+is read again); a URL by the URL itself (to change the sound, change the URL); clips
+joined into one (a chime or sound, then speech) by their keys.
 
-Threads: called from the request path (paho's thread hands the work to a pool in the
-service); every method blocks for at most the fetch timeout plus lame's runs and may be
-called from several threads at once (the cache is thread-safe; a sound made twice at the
+Threads: `named`, `from_url` and `chime` run on the preparer's "sounds" workers
+(`prepared.AudioPreparer`), `joined` on a coordinator worker (takeover mode); every method
+blocks for at most the fetch timeout plus lame's runs and may be called from several
+threads at once (the cache is thread-safe; a sound made twice at the
 same moment is simply stored twice under one key).
 """
 
@@ -16,14 +17,14 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sonos_bridge.sounds.audio import audio_info
-from sonos_bridge.sounds.chime import VERSION, join_chime_and_speech, write_default_chime
-from sonos_bridge.sounds.errors import SoundTooLargeError, UnknownSoundError
+from sonos_bridge.audio.info import NotAudioError, audio_info
+from sonos_bridge.audio.lame import wav_to_mp3
+from sonos_bridge.sounds.chime import VERSION, join_clips, write_default_chime
+from sonos_bridge.sounds.errors import SoundTooLargeError, UndecodableSoundError, UnknownSoundError
 from sonos_bridge.sounds.fetch import fetch_sound
-from sonos_bridge.sounds.lame import wav_to_mp3
 from sonos_bridge.sounds.names import file_names
 from sonos_bridge.tts.cache import Clip, ClipCache
 
@@ -82,13 +83,13 @@ class SoundLibrary:
             "chime", "default", VERSION, lambda target: write_default_chime(target, ENCODE_TIMEOUT)
         )
 
-    def with_chime(self, chime: Clip, speech: Clip) -> Clip:
-        """One clip that plays `chime` and then `speech` with no pause (takeover mode)."""
+    def joined(self, clips: Sequence[Clip]) -> Clip:
+        """One clip that plays `clips` one after the other with no pause (takeover mode)."""
 
         def produce(target: Path) -> None:
-            join_chime_and_speech(chime.path, speech.path, target, ENCODE_TIMEOUT)
+            join_clips([clip.path for clip in clips], target, ENCODE_TIMEOUT)
 
-        return self._cached("chime+speech", "", f"{chime.key}\0{speech.key}", produce)
+        return self._cached("joined", "", "\0".join(clip.key for clip in clips), produce)
 
     def _cached(
         self, kind: str, origin: str, identity: str, produce: Callable[[Path], object]
@@ -134,7 +135,10 @@ class SoundLibrary:
 
 def _import(source: Path, target: Path) -> None:
     """Copy an MP3, or encode a WAV as MP3, after checking that it decodes."""
-    info = audio_info(source)
+    try:
+        info = audio_info(source)
+    except NotAudioError as exc:
+        raise UndecodableSoundError(str(exc)) from None
     if info.kind == "mp3":
         shutil.copyfile(source, target)
     else:

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sonos_bridge.audio.info import NotAudioError, mp3_duration
 from sonos_bridge.errors import EngineError, StartupError
-from sonos_bridge.tts.audio import NotAudioError, mp3_duration
 
 logger = logging.getLogger(__name__)
 

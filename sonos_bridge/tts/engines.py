@@ -18,8 +18,8 @@ from typing import Protocol
 from gtts import gTTS, gTTSError
 from gtts.lang import tts_langs
 
+from sonos_bridge.audio.lame import lame_failed, start_lame
 from sonos_bridge.errors import EngineError
-from sonos_bridge.tts.lame import start_lame
 from sonos_bridge.tts.piper_engine import PiperEngine, piper_installed
 from sonos_bridge.tts.voices import load_catalog
 
@@ -186,8 +186,7 @@ class EspeakEngine:
             raise EngineError(f"espeak-ng failed: {reason}")
         if encoder_failed or _empty(target):
             target.unlink(missing_ok=True)
-            reason = encode_errors.decode(errors="replace").strip() or f"exit {encoder.returncode}"
-            raise EngineError(f"lame could not encode MP3: {reason}")
+            raise lame_failed("encode MP3", encode_errors, encoder.returncode)
 
 
 def _empty(path: Path) -> bool:

@@ -28,8 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sonos_bridge.audio.lame import encode_samples
 from sonos_bridge.errors import EngineError, UnspeakableTextError, VoiceUnusableError
-from sonos_bridge.tts.lame import encode_samples
 from sonos_bridge.tts.voices import VoiceCatalog, VoiceFile
 
 if TYPE_CHECKING:

@@ -184,6 +184,7 @@ ADVERTISE_HOST=127.0.0.1
 IDLE_HOST_NAME=e2e-desktop
 IDLE_SOURCE=file
 IDLE_STATE_DIR=$E2E_WORK/idle-state
+SOUNDS_HOST_DIR=$E2E_WORK/sounds
 IDLE_STATE_FILE_NAME=idle-state
 IDLE_THRESHOLD=${E2E_IDLE_THRESHOLD:-300}
 IDLE_POLL_INTERVAL=1
@@ -202,7 +203,8 @@ e2e_configure() {
     # tests use, so both can run on one machine at the same time.
     E2E_SPEAKER_NET=${E2E_SPEAKER_NET:-127.0.77}
     E2E_SONOS_HOSTS="$E2E_SPEAKER_NET.2,$E2E_SPEAKER_NET.3"
-    mkdir -p "$E2E_WORK/idle-state"
+    E2E_CLIP_SPEAKER="$E2E_SPEAKER_NET.4"
+    mkdir -p "$E2E_WORK/idle-state" "$E2E_WORK/sounds"
     write_env_file
 }
 
@@ -236,11 +238,14 @@ die() { say "$*"; exit 1; }
 
 # Fake Sonos speakers (tests/fakes/speaker.py) on the host's loopback addresses: the
 # bridge (host network) reaches them, and they fetch the clips from its audio server like
-# real players. Kitchen and Office; log in $E2E_WORK/speakers.log; sets E2E_FAKE_PID.
+# real players. Kitchen and Office (in SONOS_HOSTS), and Den ($E2E_CLIP_SPEAKER, S2: audio
+# clips on port 1443, found through the others); log in $E2E_WORK/speakers.log; sets
+# E2E_FAKE_PID.
 start_fake_speakers() {
     local kitchen office
     IFS=, read -r kitchen office <<<"$E2E_SONOS_HOSTS"
-    (cd "$ROOT" && exec "$(e2e_python)" -m tests.fakes.speaker --speaker "Kitchen=$kitchen" \
+    (cd "$ROOT" && exec "$(e2e_python)" -m tests.fakes.speaker --speaker "Den=$E2E_CLIP_SPEAKER" \
+        --s2 Den --speaker "Kitchen=$kitchen" \
         --speaker "Office=$office" --speed "${E2E_SPEAKER_SPEED:-0.2}") \
         >"$E2E_WORK/speakers.log" 2>&1 &
     E2E_FAKE_PID=$!

@@ -17,7 +17,8 @@
 #    `sonos-bridge doctor`, and the two services against a separately started broker
 #    with users of its own (docker-compose.own-broker.yml);
 #    chaos: the broker process SIGKILLed while 20 requests stream in, the bridge's process
-#    SIGKILLed mid-announcement, a speaker that vanishes mid-announcement;
+#    SIGKILLed mid-announcement, a speaker that vanishes mid-announcement; an S2 speaker
+#    that gets its announcement as an audio clip over its untouched music;
 # 5. tears everything down (also on failure or Ctrl-C). The last line is `N passed, N failed`.
 #
 # Needs: docker.io, the compose v2 plugin (`make compose-v2`; or E2E_COMPOSE=docker-compose
@@ -429,8 +430,8 @@ check_doctor() {
     local out
     out=$(compose exec -T sonos_bridge sonos-bridge doctor 2>/dev/null) ||
         { echo "doctor failed: $out" >&2; return 1; }
-    [[ $(grep -c '^ok ' <<<"$out") == 3 ]] || { echo "doctor said: $out" >&2; return 1; }
-    echo "2 speakers and the clip URL ok"
+    [[ $(grep -c '^ok ' <<<"$out") == 4 ]] || { echo "doctor said: $out" >&2; return 1; }
+    echo "3 speakers and the clip URL ok"
 }
 
 OWN_DIR=""
@@ -763,6 +764,31 @@ check_speaker_vanishes_mid_announcement() {
     echo "$away; played once back, its radio restored; $(elapsed "$started") s"
 }
 
+# ---------------------------------------------------------------- clip mode
+# Issue 9: the S2 fake speaker Den gets its announcement from the bridge in its container
+# (host network) as an audio clip over TLS on port 1443, fetched from the bridge's audio
+# server, and its radio plays on untouched: no transport, volume or mute call reached it.
+check_clip_mode() {
+    "$(e2e_python)" -c 'import sys, urllib.request
+urllib.request.urlopen(f"http://{sys.argv[1]}:1400/fake/radio", b"{\"volume\": 20}", timeout=5)' \
+        "$E2E_CLIP_SPEAKER" || { echo "cannot start Den's radio" >&2; return 1; }
+    pub_retry -t sonos/tts/Den -m '{"text": "Dinner is ready", "id": "clip-den", "volume": 35}' ||
+        { echo "publish failed" >&2; return 1; }
+    wait_results 60 clip-den || return 1
+    "$(e2e_python)" - "$E2E_CLIP_SPEAKER" <<'EOF'
+import json, sys, urllib.request
+with urllib.request.urlopen(f"http://{sys.argv[1]}:1400/fake/state", timeout=5) as answer:
+    state = json.load(answer)
+clips = [(c["statuses"], c["volume"], c["fetch"] and c["fetch"]["kind"]) for c in state["clips"]]
+touching = {"SetAVTransportURI", "Play", "Pause", "Stop", "SetVolume", "SetMute"}
+calls = {a: n for a, n in state["action_counts"].items() if a in touching}
+music = (state["uri"].startswith("x-sonosapi-stream:"), state["state"], state["volume"])
+if clips != [(["ACTIVE", "DONE"], 35, "mp3")] or calls or music != (True, "PLAYING", 20):
+    sys.exit(f"clips {clips}, music calls {calls}, radio/state/volume {music}")
+print("one clip ACTIVE -> DONE at volume 35; the radio still playing at 20, no transport calls")
+EOF
+}
+
 # ---------------------------------------------------------------- main
 for tool in docker debootstrap mosquitto_pub mosquitto_sub; do
     command -v "$tool" >/dev/null 2>&1 || abort setup "$tool is not installed"
@@ -825,5 +851,6 @@ check "a speaker vanishes mid-announcement: failed in time, the other speaker un
 check "down + up keeps retained messages (persistence volume)" check_down_up_keeps_retained
 check "passwords kept across down + up" check_passwords_kept
 check "sonos-bridge doctor in the container" check_doctor
+check "clip mode: an S2 speaker gets an audio clip, its music untouched" check_clip_mode
 check "the two services against your own broker (docker-compose.own-broker.yml)" check_own_broker
 cleanup_own_broker

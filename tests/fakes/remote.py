@@ -57,14 +57,17 @@ class RemoteSpeaker:
 def start_fake_speakers(
     speakers: dict[str, str],
     speed: float,
+    *,
     radio: bool = True,
     two_writes: tuple[str, ...] = (),
     block_events: tuple[str, ...] = (),
+    s2: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen[bytes], dict[str, RemoteSpeaker]]:
     """`python -m tests.fakes.speaker` with these NAME -> IP speakers, once they answer.
 
     Speakers named in `two_writes` answer in two writes with Nagle on; those in
-    `block_events` accept subscriptions but their events never arrive.
+    `block_events` accept subscriptions but their events never arrive; those in `s2` also
+    play audio clips (port 1443).
     """
     command = [sys.executable, "-m", "tests.fakes.speaker", "--speed", str(speed)]
     for name, ip in speakers.items():
@@ -73,6 +76,8 @@ def start_fake_speakers(
         command += ["--two-writes", name]
     for name in block_events:
         command += ["--block-events", name]
+    for name in s2:
+        command += ["--s2", name]
     if radio:
         command.append("--radio")
     process = subprocess.Popen(

@@ -1,23 +1,22 @@
-"""A fake of the Sonos S2 local WebSocket API (port 1443) for audio-clip tests.
+"""The Sonos S2 local WebSocket API (port 1443) of a fake speaker, for audio-clip tests.
 
-One `FakeS2Player` listens on `wss://<ip>:1443/websocket/api` with a certificate the
+A `FakeS2Player` listens on `wss://<ip>:1443/websocket/api` with a certificate the
 tests make (`make_certificate`), refuses a handshake without the right `X-Sonos-Api-Key`
 (HTTP 401) or without the `v1.api.smartspeaker.audio` subprotocol (HTTP 400), and answers
-like a speaker: the household id to an empty command, `groups:1 getGroups` with every
-player of its `FakeS2Household` and their capabilities, `audioClip:1 subscribe`,
-`loadAudioClip` and `cancelAudioClip`. A loaded clip is fetched and decoded (MP3 with
-mutagen, WAV with `wave`) like a real player would, then goes ACTIVE and DONE after its
-duration times `speed`, with Sonos' priority rules: a HIGH clip interrupts a LOW one, a
-LOW one interrupts a LOW one, a HIGH one interrupts a HIGH one only after it has played
-10 s (times `speed`), and a LOW clip waits behind a HIGH one. Interrupted clips report
-INTERRUPTED; a clip that cannot be fetched or decoded reports ERROR.
+like a speaker: the household id to an empty command, `groups:1 getGroups` with every S2
+player of its household and their capabilities, `audioClip:1 subscribe`, `loadAudioClip`
+and `cancelAudioClip`. A loaded clip is fetched and decoded (MP3 or WAV, `fetch`) like a
+real player would, then goes ACTIVE and DONE after its duration times `speed`, with
+Sonos' documented priority rules: a HIGH clip interrupts a LOW one, a LOW one interrupts
+a LOW one, a HIGH one interrupts a HIGH one only after it has played 10 s (times
+`speed`). What happens to a LOW clip loaded while a HIGH one plays is not documented:
+here it waits. Interrupted clips report INTERRUPTED; a clip that cannot be fetched or
+decoded reports ERROR.
 
 `S2Profile` turns it into the speakers the bridge must handle: no AUDIO_CLIP capability,
 a model name (Play:1), a globalError on load, an ERROR after load, a stereo pair (a
-player with two devices). An S1 speaker is simply one without a `FakeS2Player`.
-
-`FakeSpeaker` (tests/fakes/speaker.py) can own one later with the same ip:
-`FakeS2Player(ip, uid, name, household, certificate, speed=speed).start()`.
+player with two devices). A `FakeSpeaker` (tests/fakes/speaker.py) owns one when it is
+made with a profile; an S1 speaker is one without.
 
 Threads: websockets runs one thread per connection (the handler below); each loaded clip
 gets one thread that fetches and plays it. Shared state is guarded by `lock` (a
@@ -26,31 +25,26 @@ Condition) and every change notifies it, so tests await with `wait_until`.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import io
 import itertools
 import json
 import logging
-import signal
-import socket
 import ssl
 import subprocess
 import threading
 import time
-import urllib.request
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from mutagen.mp3 import MP3
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 from websockets.typing import Subprotocol
+
+from tests.fakes.fetch import FetchRecord, fetch_and_decode
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +53,6 @@ S2_PATH = "/websocket/api"
 SONOS_API_KEY = "123e4567-e89b-12d3-a456-426655440000"
 SUBPROTOCOL = "v1.api.smartspeaker.audio"
 HIGH_OVER_HIGH_AFTER = 10.0  # seconds a HIGH clip plays before another HIGH may interrupt it
-FETCH_TIMEOUT = 10.0
 DEFAULT_CAPABILITIES = ("PLAYBACK", "CLOUD", "AIRPLAY", "AUDIO_CLIP", "VOICE")
 
 
@@ -109,18 +102,6 @@ class S2Profile:
 
 
 @dataclass
-class FetchRecord:
-    """What the player got from a clip's streamUrl."""
-
-    url: str
-    status: int = 0
-    size: int = 0
-    kind: str = ""  # "mp3" or "wav"
-    duration: float = 0.0
-    error: str = ""
-
-
-@dataclass
 class LoadedClip:
     """One loadAudioClip the player accepted, and every status it went through."""
 
@@ -135,6 +116,7 @@ class LoadedClip:
     statuses: list[str] = field(default_factory=list)
     error_code: str | None = None
     active_at: float | None = None
+    ended_at: float | None = None
     duration: float = 0.0
     fetch: FetchRecord | None = None
 
@@ -162,42 +144,12 @@ class LoadedClip:
         return body
 
 
-class FakeS2Household:
-    """The players one household's getGroups lists (each speaker answers for all)."""
+class S2Household(Protocol):
+    """What a player needs of its household: the id, and every S2 player for getGroups."""
 
-    def __init__(self, household_id: str = "Sonos_FakeHousehold0001") -> None:
-        self.household_id = household_id
-        self.players: list[FakeS2Player] = []
-        self._lock = threading.Lock()
+    household_id: str
 
-    def add(self, player: FakeS2Player) -> None:
-        with self._lock:
-            self.players.append(player)
-
-    def remove(self, player: FakeS2Player) -> None:
-        with self._lock:
-            if player in self.players:
-                self.players.remove(player)
-
-    def groups_body(self, include_devices: bool) -> dict[str, Any]:
-        with self._lock:
-            players = list(self.players)
-        return {
-            "_objectType": "groups",
-            "partial": False,
-            "groups": [
-                {
-                    "_objectType": "group",
-                    "id": f"{player.player_id}:1",
-                    "name": player.name,
-                    "coordinatorId": player.player_id,
-                    "playbackState": "PLAYBACK_STATE_IDLE",
-                    "playerIds": [player.player_id],
-                }
-                for player in players
-            ],
-            "players": [player.player_object(include_devices) for player in players],
-        }
+    def groups_body(self, include_devices: bool) -> dict[str, Any]: ...
 
 
 class FakeS2Player:
@@ -208,7 +160,7 @@ class FakeS2Player:
         ip: str,
         player_id: str,
         name: str,
-        household: FakeS2Household,
+        household: S2Household,
         certificate: Certificate,
         *,
         profile: S2Profile | None = None,
@@ -246,7 +198,6 @@ class FakeS2Player:
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"fake-s2-{name}", daemon=True
         )
-        household.add(self)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> FakeS2Player:
@@ -256,25 +207,10 @@ class FakeS2Player:
     def close(self) -> None:
         """Stop listening and drop every connection, as a powered-off player."""
         self._closing.set()
-        self.household.remove(self)
         self._server.shutdown()
         self._thread.join(5)
         with self.lock:
             self.lock.notify_all()
-
-    def restart(self) -> FakeS2Player:
-        """Power-cycle: same address and player id, fresh state and connections."""
-        self.close()
-        return FakeS2Player(
-            self.ip,
-            self.player_id,
-            self.name,
-            self.household,
-            self.certificate,
-            profile=self.profile,
-            speed=self.speed,
-            port=self.port,
-        ).start()
 
     @property
     def websocket_url(self) -> str:
@@ -454,6 +390,13 @@ class FakeS2Player:
             clip.duration = self.profile.chime_seconds
         else:
             clip.fetch = fetch_and_decode(clip.stream_url)
+            logger.info(
+                "%s got clip %s (%s): %s",
+                self.name,
+                clip.id,
+                clip.stream_url,
+                clip.fetch.error or f"{clip.fetch.duration:.2f} s of {clip.fetch.kind}",
+            )
             if clip.fetch.error:
                 self._fail(clip, "ERROR_AUDIO_CLIP_MEDIA_ERROR")
                 return
@@ -507,6 +450,8 @@ class FakeS2Player:
 
     def _set_status_locked(self, clip: LoadedClip, status: str) -> None:
         clip.statuses.append(status)
+        if clip.finished:
+            clip.ended_at = time.monotonic()
         self.lock.notify_all()
         event_header = {
             "namespace": "audioClip:1",
@@ -522,86 +467,3 @@ class FakeS2Player:
         for connection in list(self._subscribers):
             # Sent from this thread under the lock: events keep their order per connection.
             self._send(connection, event)
-
-
-def fetch_and_decode(url: str) -> FetchRecord:
-    """GET the clip and check it decodes as MP3 or WAV, as a player does before playing."""
-    record = FetchRecord(url)
-    try:
-        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:
-            record.status = response.status
-            data = response.read()
-        record.size = len(data)
-        if data[:4] == b"RIFF":
-            with wave.open(io.BytesIO(data)) as clip:
-                record.kind, record.duration = "wav", clip.getnframes() / clip.getframerate()
-        else:
-            info: Any = MP3(io.BytesIO(data)).info  # type: ignore[no-untyped-call]
-            record.kind, record.duration = "mp3", float(info.length)
-        if record.duration <= 0:
-            record.error = "no audio"
-    except Exception as exc:  # what a player reports as a media error
-        record.error = f"{type(exc).__name__}: {exc}"
-    logger.info(
-        "fake S2 fetched %s: %s", url, record.error or f"{record.duration:.2f} s {record.kind}"
-    )
-    return record
-
-
-def start_player(
-    household: FakeS2Household,
-    certificate: Certificate,
-    name: str,
-    *,
-    profile: S2Profile | None = None,
-    speed: float = 1.0,
-    first_host: int = 1,
-) -> FakeS2Player:
-    """A player on the first loopback address 127.0.9.<n> whose port 1443 is free."""
-    for host in range(first_host, 255):
-        ip = f"127.0.9.{host}"
-        if not _port_free(ip):
-            continue
-        player_id = f"RINCON_FAKES2{host:03d}01400"
-        try:
-            player = FakeS2Player(
-                ip, player_id, name, household, certificate, profile=profile, speed=speed
-            )
-        except OSError:
-            continue
-        return player.start()
-    raise RuntimeError("no free loopback address for a fake S2 player")
-
-
-def _port_free(ip: str) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((ip, S2_PORT))
-        except OSError:
-            return False
-    return True
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run one fake S2 player until SIGTERM; prints `{"ip": ..., "player_id": ...}`."""
-    parser = argparse.ArgumentParser(description="Run a fake Sonos S2 endpoint (port 1443)")
-    parser.add_argument("--name", default="Kitchen")
-    parser.add_argument("--speed", type=float, default=1.0, help="playback time factor")
-    parser.add_argument("--cert-dir", type=Path, required=True, help="where to make the cert")
-    options = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    player = start_player(
-        FakeS2Household(), make_certificate(options.cert_dir), options.name, speed=options.speed
-    )
-    print(json.dumps({"ip": player.ip, "player_id": player.player_id}), flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
-    signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
-    stop.wait()
-    player.close()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -3,11 +3,15 @@
 Each speaker listens on its own loopback address, port 1400 (SoCo fixes the port), and
 keeps real state: volume, mute, the transport's URI and state, the queue position and
 group membership. On `Play` of an http URI it fetches the clip in a thread like a real
-player, checks that the bytes decode as MP3, records what arrived, and reports STOPPED
+player, checks that the bytes decode as MP3 or WAV, records what arrived, and reports STOPPED
 once the clip's duration (scaled by `speed`) has elapsed, so a bridge must observe the
 end through GetTransportInfo or AVTransport events exactly as with real hardware: a
 subscriber (SUBSCRIBE with a CALLBACK) gets a NOTIFY on every transport change
 (`tests.fakes.events`).
+
+A speaker made with an `S2Profile` also serves the S2 WebSocket API on the same address,
+port 1443 (`tests.fakes.s2`): audio clips mixed over whatever its transport plays, which
+they never touch. The household's `getGroups` lists the S2 speakers in their UPnP groups.
 
 A speaker answers SOAP calls in one write by default; `two_writes=True` (`--two-writes
 NAME`) answers as Python's `http.server` does, headers and body in two writes with Nagle
@@ -16,37 +20,39 @@ on, which stalls a kept-alive client that delays its ACKs.
 Standalone (for the Docker end-to-end tests, next to the compose stack):
 
     python -m tests.fakes.speaker --speaker Kitchen=127.0.0.2 --speaker Office=127.0.0.3 \
-        --group Kitchen,Office --speed 1
+        --group Kitchen,Office --speed 1 [--s2 Office]
 
 Another process sees what a speaker did at `GET http://<ip>:1400/fake/state` (JSON: volume,
-mute, URI, transport state, every fetch with its time and verdict, action counts) and can
-start a radio stream with `POST /fake/radio {"volume": 20}`. `POST /fake/vanish` takes the
-speaker off the network (it answers nothing but `/fake/` until `POST /fake/return`).
+mute, URI, transport state, every fetch with its time and verdict, action counts, the
+audio clips of an S2 speaker) and can start a radio stream with
+`POST /fake/radio {"volume": 20}`. `POST /fake/vanish` takes the speaker off the network (it
+answers nothing but `/fake/` until `POST /fake/return`).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import logging
 import re
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import FrameType
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from mutagen.mp3 import MP3
-
 from tests.fakes.events import EventPublisher
+from tests.fakes.fetch import fetch_and_decode
+from tests.fakes.s2 import S2_PORT, Certificate, FakeS2Player, S2Profile, make_certificate
 from tests.fakes.upnp import (
     XML_CONTENT_TYPE,
     ActionSpec,
@@ -74,7 +80,6 @@ RADIO_META = (
     '<desc id="cdudn" nameSpace="urn:schemas-rinconnetworks-com:metadata-1-0/">'
     "SA_RINCON65031_</desc></item></DIDL-Lite>"
 )
-FETCH_TIMEOUT = 10.0
 STALL_LIMIT = 60.0
 
 _IN = "InstanceID"
@@ -269,6 +274,30 @@ class FakeHousehold:
         parts.append("</ZoneGroups><VanishedDevices/></ZoneGroupState>")
         return "".join(parts)
 
+    def groups_body(self, include_devices: bool) -> dict[str, Any]:
+        """What `groups:1 getGroups` answers: the S2 speakers, grouped as over UPnP."""
+        with self._lock:
+            players = [s for s in self.speakers if s.s2 is not None]
+        groups: dict[str, list[FakeSpeaker]] = {}
+        for speaker in players:
+            groups.setdefault(speaker.coordinator.uid, []).append(speaker)
+        return {
+            "_objectType": "groups",
+            "partial": False,
+            "groups": [
+                {
+                    "_objectType": "group",
+                    "id": f"{coordinator_uid}:1",
+                    "name": members[0].coordinator.name,
+                    "coordinatorId": coordinator_uid,
+                    "playbackState": "PLAYBACK_STATE_IDLE",
+                    "playerIds": [member.uid for member in members],
+                }
+                for coordinator_uid, members in groups.items()
+            ],
+            "players": [s.s2.player_object(include_devices) for s in players if s.s2],
+        }
+
 
 class FakeSpeaker:
     """One fake player: an HTTP server on `ip`:1400 plus the state it controls."""
@@ -282,6 +311,8 @@ class FakeSpeaker:
         uid: str | None = None,
         speed: float = 1.0,
         two_writes: bool = False,
+        s2: S2Profile | None = None,
+        certificate: Certificate | None = None,
     ) -> None:
         self.name = name
         self.ip = ip
@@ -314,11 +345,19 @@ class FakeSpeaker:
             name=f"fake-{name}",
             daemon=True,
         )
+        self.s2: FakeS2Player | None = None
+        if s2 is not None:
+            assert certificate is not None, "an S2 speaker needs a certificate"
+            self.s2 = FakeS2Player(
+                ip, self.uid, name, household, certificate, profile=s2, speed=speed
+            )
         household.add(self)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> FakeSpeaker:
         self._thread.start()
+        if self.s2 is not None:
+            self.s2.start()
         return self
 
     def close(self) -> None:
@@ -329,6 +368,8 @@ class FakeSpeaker:
         self._server.server_close()
         self._server.hang_up()
         self.events.close()
+        if self.s2 is not None:
+            self.s2.close()
         with self.lock:
             self.transport.generation += 1
             self._notify_locked()
@@ -498,7 +539,14 @@ class FakeSpeaker:
                 ],
                 "action_times": [[r.action, r.at] for r in self.actions],
                 "events_delivered": self.events.delivered,
+                "clips": self._clips_json(),
             }
+
+    def _clips_json(self) -> list[dict[str, Any]]:
+        if self.s2 is None:
+            return []
+        with self.s2.lock:
+            return [asdict(clip) for clip in self.s2.clips]
 
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
         """`/fake/state` (GET), `/fake/radio` (POST {"volume": n}), `/fake/vanish` and
@@ -749,21 +797,17 @@ class FakeSpeaker:
     # ---------------------------------------------------------- playback
     def _fetch_and_play(self, record: PlayRecord, generation: int) -> None:
         """Fetch the clip like a player, then play for its (scaled) duration."""
-        try:
-            with urllib.request.urlopen(record.url, timeout=FETCH_TIMEOUT) as response:
-                record.status = response.status
-                data = response.read()
-            record.size = len(data)
-            info: Any = MP3(io.BytesIO(data)).info  # type: ignore[no-untyped-call]
-            record.duration = float(info.length)
-            record.ok = record.size > 0 and record.duration > 0
-        except Exception as exc:  # what a player reports as "unable to play"
-            record.error = f"{type(exc).__name__}: {exc}"
+        fetched = fetch_and_decode(record.url)
+        record.status, record.size, record.error = fetched.status, fetched.size, fetched.error
+        record.duration = fetched.duration
+        record.ok = fetched.ok and fetched.size > 0
         logger.info(
             "%s fetched %s: %s",
             self.name,
             record.url,
-            f"{record.size} bytes, {record.duration:.2f} s of MP3" if record.ok else record.error,
+            f"{record.size} bytes, {record.duration:.2f} s of {fetched.kind}"
+            if record.ok
+            else record.error,
         )
         with self.lock:
             if self.transport.generation != generation:
@@ -878,13 +922,14 @@ def loopback_addresses(start: int = 2) -> list[str]:
     return [f"127.0.0.{host}" for host in range(start, 255)]
 
 
-def address_is_free(ip: str) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((ip, SONOS_PORT))
-        except OSError:
-            return False
+def address_is_free(ip: str, ports: tuple[int, ...] = (SONOS_PORT,)) -> bool:
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((ip, port))
+            except OSError:
+                return False
     return True
 
 
@@ -894,20 +939,32 @@ class FakeSonosSystem:
 
     Free addresses are searched from a configurable base so that a run of the test suite
     and a standalone fake (e.g. the Docker e2e tests on the same host) do not collide.
+    S2 speakers share one self-signed certificate, made when the first one is added.
     """
 
     speed: float = 1.0
     first_host: int = 2
     household: FakeHousehold = field(default_factory=FakeHousehold)
     speakers: dict[str, FakeSpeaker] = field(default_factory=dict)
+    _certificate: Certificate | None = field(default=None, init=False, repr=False)
+    _certificate_dir: Path | None = field(default=None, init=False, repr=False)
 
     def add(
-        self, name: str, ip: str | None = None, *, two_writes: bool = False, uid: str | None = None
+        self,
+        name: str,
+        ip: str | None = None,
+        *,
+        two_writes: bool = False,
+        uid: str | None = None,
+        s2: S2Profile | None = None,
     ) -> FakeSpeaker:
+        """A speaker; with `s2`, one that also serves the S2 API (audio clips) on 1443."""
+        ports = (SONOS_PORT, S2_PORT) if s2 else (SONOS_PORT,)
+        certificate = self.certificate() if s2 else None
         candidates = [ip] if ip else loopback_addresses(self.first_host)
         for candidate in candidates:
             taken = {speaker.ip for speaker in self.speakers.values()}
-            if candidate in taken or (ip is None and not address_is_free(candidate)):
+            if candidate in taken or (ip is None and not address_is_free(candidate, ports)):
                 continue
             try:
                 speaker = FakeSpeaker(
@@ -917,6 +974,8 @@ class FakeSonosSystem:
                     uid=uid,
                     speed=self.speed,
                     two_writes=two_writes,
+                    s2=s2,
+                    certificate=certificate,
                 )
             except OSError:
                 if ip:
@@ -926,6 +985,12 @@ class FakeSonosSystem:
             return speaker
         raise RuntimeError("no free loopback address for a fake speaker")
 
+    def certificate(self) -> Certificate:
+        if self._certificate is None:
+            self._certificate_dir = Path(tempfile.mkdtemp(prefix="fake-s2-"))
+            self._certificate = make_certificate(self._certificate_dir)
+        return self._certificate
+
     def _remove(self, name: str) -> FakeSpeaker:
         old = self.speakers.pop(name)
         old.close()
@@ -933,10 +998,14 @@ class FakeSonosSystem:
             self.household.speakers.remove(old)
         return old
 
+    def _again(self, old: FakeSpeaker, ip: str) -> FakeSpeaker:
+        profile = old.s2.profile if old.s2 else None
+        return self.add(old.name, ip, two_writes=old.two_writes, uid=old.uid, s2=profile)
+
     def restart(self, name: str) -> FakeSpeaker:
         """Power-cycle a speaker: same name, address and UID, fresh state and connections."""
         old = self._remove(name)
-        return self.add(name, old.ip, two_writes=old.two_writes, uid=old.uid)
+        return self._again(old, old.ip)
 
     def move(self, name: str) -> FakeSpeaker:
         """The speaker comes back at another address (a new DHCP lease), same UID."""
@@ -945,11 +1014,13 @@ class FakeSonosSystem:
         ip = next(
             a for a in loopback_addresses(self.first_host) if a not in taken and address_is_free(a)
         )
-        return self.add(name, ip, two_writes=old.two_writes, uid=old.uid)
+        return self._again(old, ip)
 
     def close(self) -> None:
         for speaker in self.speakers.values():
             speaker.close()
+        if self._certificate_dir is not None:
+            shutil.rmtree(self._certificate_dir, ignore_errors=True)
 
     def __getitem__(self, name: str) -> FakeSpeaker:
         return self.speakers[name]
@@ -979,6 +1050,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help="this speaker's events never reach their subscriber (a firewall)",
     )
+    parser.add_argument(
+        "--s2",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="this speaker also serves the S2 API on port 1443 (audio clips)",
+    )
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     pairs = [tuple(item.split("=", 1)) for item in options.speaker]
@@ -987,7 +1065,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give at least one --speaker NAME=IP")
     system = FakeSonosSystem(speed=options.speed)
     for name, ip in pairs:
-        speaker = system.add(name, ip, two_writes=name in options.two_writes)
+        s2 = S2Profile() if name in options.s2 else None
+        speaker = system.add(name, ip, two_writes=name in options.two_writes, s2=s2)
         if name in options.block_events:
             speaker.block_events()
         if options.radio:

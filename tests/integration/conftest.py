@@ -1,4 +1,4 @@
-"""Fixtures of the MQTT core's integration tests: the echo service as a real process."""
+"""Fixtures of the integration tests: the echo service as a real process, fake speakers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.speaker import FakeSonosSystem
 from tests.support.broker import MosquittoBroker
 from tests.support.service_process import ServiceProcess, service_env
 
@@ -28,3 +29,24 @@ def service_factory(broker: MosquittoBroker, tmp_path: Path) -> Iterator[Service
     yield make
     for service in started:
         service.kill()
+
+
+@pytest.fixture
+def speaker_speed() -> float:
+    """How fast the fake speakers play (0.1: a 1 s clip plays for 100 ms)."""
+    return 0.1
+
+
+@pytest.fixture
+def first_speaker_host() -> int:
+    """Fake speakers take loopback addresses from 127.0.0.<this> up."""
+    return 100
+
+
+@pytest.fixture
+def sonos(speaker_speed: float, first_speaker_host: int) -> Iterator[FakeSonosSystem]:
+    system = FakeSonosSystem(speed=speaker_speed, first_host=first_speaker_host)
+    try:
+        yield system
+    finally:
+        system.close()

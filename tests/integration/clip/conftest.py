@@ -1,4 +1,4 @@
-"""Fixtures for audio-clip tests: fake S2 players, the bridge's own audio server, a player."""
+"""Fixtures for audio-clip tests: fake S2 speakers, the bridge's own audio server, a player."""
 
 from __future__ import annotations
 
@@ -11,43 +11,36 @@ import pytest
 from sonos_bridge.audio_server import AudioServer
 from sonos_bridge.clip.player import ClipOptions, ClipPlayer
 from sonos_bridge.tts.cache import Clip, ClipCache
-from tests.fakes.s2 import (
-    Certificate,
-    FakeS2Household,
-    FakeS2Player,
-    S2Profile,
-    make_certificate,
-    start_player,
-)
+from tests.fakes.s2 import FakeS2Player, S2Profile
+from tests.fakes.speaker import FakeSonosSystem
 from tests.support.audio import write_mp3
 
 SPEED = 0.05  # a 1 s clip plays for 50 ms
+FIRST_HOST = 150  # loopback addresses apart from the bridge tests' (100 up)
 
 PlayerFactory = Callable[..., FakeS2Player]
 
 
-@pytest.fixture(scope="session")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    return make_certificate(tmp_path_factory.mktemp("s2-tls"))
+@pytest.fixture
+def speaker_speed() -> float:
+    return SPEED
 
 
 @pytest.fixture
-def household() -> FakeS2Household:
-    return FakeS2Household()
+def first_speaker_host() -> int:
+    return FIRST_HOST
 
 
 @pytest.fixture
-def s2_player(household: FakeS2Household, certificate: Certificate) -> Iterator[PlayerFactory]:
-    started: list[FakeS2Player] = []
+def s2_player(sonos: FakeSonosSystem) -> PlayerFactory:
+    """The S2 endpoint of a new fake speaker (same address, port 1443)."""
 
     def make(name: str = "Kitchen", profile: S2Profile | None = None) -> FakeS2Player:
-        player = start_player(household, certificate, name, profile=profile, speed=SPEED)
-        started.append(player)
+        player = sonos.add(name, s2=profile or S2Profile()).s2
+        assert player is not None
         return player
 
-    yield make
-    for player in started:
-        player.close()
+    return make
 
 
 @dataclass

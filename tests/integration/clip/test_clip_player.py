@@ -22,6 +22,7 @@ from sonos_bridge.clip.errors import (
 from sonos_bridge.clip.player import ClipOptions, ClipPlayed, ClipPlayer, ClipRequest
 from sonos_bridge.clip.protocol import Priority
 from tests.fakes.s2 import DEFAULT_CAPABILITIES, FakeS2Player, S2Profile
+from tests.fakes.speaker import FakeSonosSystem
 from tests.integration.clip.conftest import AudioFiles, PlayerFactory
 
 
@@ -264,16 +265,14 @@ def test_a_speaker_that_drops_mid_clip_fails_the_clip(
 
 
 def test_a_restarted_speaker_is_reconnected_on_the_next_clip(
-    s2_player: PlayerFactory, audio: AudioFiles, clip_player: ClipPlayer
+    sonos: FakeSonosSystem, s2_player: PlayerFactory, audio: AudioFiles, clip_player: ClipPlayer
 ) -> None:
     kitchen = s2_player("Kitchen")
     clip_player.play(kitchen.ip, speech(audio, kitchen.ip))
-    again = kitchen.restart()
-    try:
-        clip_player.play(kitchen.ip, speech(audio, kitchen.ip))
-        assert [c.status for c in again.clips] == ["DONE"]
-    finally:
-        again.close()
+    again = sonos.restart("Kitchen").s2
+    assert again is not None
+    clip_player.play(kitchen.ip, speech(audio, kitchen.ip))
+    assert [c.status for c in again.clips] == ["DONE"]
 
 
 def test_several_speakers_play_in_parallel_and_each_reports_its_own_outcome(

@@ -17,8 +17,8 @@ from tests.fakes.speaker import FakeSonosSystem
 from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
 
-# Loopback addresses from 127.0.0.100 up: the e2e tests' standalone fakes use the low ones.
-FIRST_HOST = 100
+# Loopback addresses from 127.0.0.100 up (tests/integration/conftest.py): the e2e tests'
+# standalone fakes use the low ones.
 SPEED = 0.1
 
 BridgeFactory = Callable[..., BridgeService]
@@ -33,12 +33,8 @@ def _fresh_soco() -> Iterator[None]:
 
 
 @pytest.fixture
-def sonos() -> Iterator[FakeSonosSystem]:
-    system = FakeSonosSystem(speed=SPEED, first_host=FIRST_HOST)
-    try:
-        yield system
-    finally:
-        system.close()
+def speaker_speed() -> float:
+    return SPEED
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """A bridge killed with SIGKILL in the middle of a clip gives the music back when it restarts,
-and answers the request it was playing (never acknowledged, so the broker delivers it again).
+and answers the request it was playing (never acknowledged, so the broker delivers it again);
+an audio clip leaves nothing to give back: the request is simply played again.
 
 The bridge runs as a real process (`python -m sonos_bridge`), the speakers in the test.
 """
@@ -9,8 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from sonos_bridge.audio_server import is_clip_url
-from tests.fakes.harness import LONG_TEXT, playing_a_clip, request, wait_result, wait_subscribed
-from tests.fakes.speaker import FakeSonosSystem, QueueTrack
+from tests.fakes.harness import (
+    LONG_TEXT,
+    playing_a_clip,
+    request,
+    results,
+    wait_result,
+    wait_subscribed,
+)
+from tests.fakes.s2 import S2Profile
+from tests.fakes.speaker import RADIO_URI, FakeSonosSystem, QueueTrack
 from tests.integration.sonos.test_sonos_process import bridge_environment
 from tests.support.broker import MosquittoBroker
 from tests.support.probe import Probe
@@ -62,3 +71,31 @@ def test_killed_mid_announcement_the_group_is_restored_before_anything_new(
     )
     kitchen.wait_until(lambda: kitchen.volume == 25 and kitchen.muted, what="Kitchen's levels")
     assert list((state_dir / "snapshots").iterdir()) == []
+
+
+def test_killed_mid_clip_the_request_is_played_again_with_nothing_to_restore(
+    sonos: FakeSonosSystem, broker: MosquittoBroker, listener: Probe, tmp_path: Path
+) -> None:
+    kitchen = sonos.add("Kitchen", s2=S2Profile())
+    kitchen.play_radio(volume=20)
+    state_dir = tmp_path / "state"
+    bridge = ServiceProcess("sonos_bridge", bridge_environment(broker, state_dir, kitchen.ip))
+    bridge.start()
+    player = kitchen.s2
+    assert player is not None
+    try:
+        wait_subscribed(broker)
+        request(listener, "sonos/tts/Kitchen", text=LONG_TEXT, id="cut")
+        player.wait_until(lambda: [c.status for c in player.clips] == ["ACTIVE"], what="ACTIVE")
+        bridge.kill()  # SIGKILL mid-clip: the request was never answered nor acknowledged
+        assert results(listener) == []
+        bridge.start()
+        result = wait_result(listener, "cut", timeout=30)
+    finally:
+        code = bridge.stop()
+    assert code == 0, bridge.log()
+    assert result["status"] == "played"
+    assert len(player.clips) == 2 and player.clips[1].statuses == ["ACTIVE", "DONE"]
+    assert [a.action for a in kitchen.actions if a.action in ("SetAVTransportURI", "Play")] == []
+    assert not (state_dir / "snapshots").exists() or not any((state_dir / "snapshots").iterdir())
+    assert kitchen.transport.uri == RADIO_URI and kitchen.state == "PLAYING"

@@ -6,16 +6,13 @@ Real files, real lame, a real local HTTP server for sound_url; the cache is the 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from sonos_bridge.sounds.audio import audio_info
+from sonos_bridge.audio.info import audio_info
 from sonos_bridge.sounds.errors import (
     SoundTooLargeError,
     SoundUnreachableError,
@@ -24,18 +21,10 @@ from sonos_bridge.sounds.errors import (
 )
 from sonos_bridge.sounds.library import SoundLibrary
 from sonos_bridge.tts.cache import ClipCache
-from tests.support.audio import write_mp3, write_wav
+from tests.support.audio import write_mp3
+from tests.support.sound_server import SoundServer
 
 LIMIT = 200_000
-
-
-@pytest.fixture
-def sounds_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "sounds"
-    folder.mkdir()
-    write_mp3(folder / "doorbell.mp3", 0.5)
-    write_wav(folder / "gong.wav", 0.4, rate=44100, channels=2)
-    return folder
 
 
 @pytest.fixture
@@ -44,71 +33,10 @@ def library(tmp_path: Path, sounds_dir: Path) -> SoundLibrary:
     return SoundLibrary(cache, sounds_dir, max_bytes=LIMIT, fetch_timeout=1.0)
 
 
-class SoundServer(ThreadingHTTPServer):
-    """Answers /<name> from `files`; /slow trickles; /endless streams without a length."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _SoundHandler)
-        self.files: dict[str, bytes] = {}
-        self.requests: list[str] = []
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/{path}"
-
-
-class _SoundHandler(BaseHTTPRequestHandler):
-    server: SoundServer
-
-    def do_GET(self) -> None:
-        name = self.path.lstrip("/")
-        self.server.requests.append(name)
-        if name == "slow":
-            self.send_response(200)
-            self.end_headers()
-            try:
-                for _ in range(100):  # 10 s of one byte every 0.1 s
-                    self.wfile.write(b"\0")
-                    self.wfile.flush()
-                    time.sleep(0.1)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the bridge gave up, as it should
-            return
-        if name == "endless":  # no Content-Length: the body ends when the server closes
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(os.urandom(LIMIT * 2))
-            return
-        if name == "declared-huge":
-            self.send_response(200)
-            self.send_header("Content-Length", str(LIMIT * 10))
-            self.end_headers()
-            return
-        body = self.server.files.get(name)
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[SoundServer]:
-    instance = SoundServer()
-    instance.files["bell.mp3"] = write_mp3(tmp_path / "bell.mp3", 0.3).read_bytes()
-    instance.files["bell.wav"] = write_wav(tmp_path / "bell.wav", 0.3).read_bytes()
-    instance.files["page.html"] = b"<html><body>Not Found, but with status 200</body></html>"
-    thread = threading.Thread(target=instance.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield instance
-    instance.shutdown()
-    instance.server_close()
+    with SoundServer(tmp_path, LIMIT) as instance:
+        yield instance
 
 
 # ----------------------------------------------------------------- named sounds
@@ -243,9 +171,19 @@ def test_chime_and_speech_join_into_one_clip_without_a_gap(
         "test", "en", "speech", lambda target: write_mp3(target, 2.0, rate=22050)
     )
     chime = library.chime(chime_name)
-    joined = library.with_chime(chime, speech)
+    joined = library.joined([chime, speech])
     info = audio_info(joined.path)
     assert (info.sample_rate, info.channels) == (22050, 1)
     # Within one MP3 frame or two of the sum: nothing inserted between the parts.
     assert abs(info.duration - (chime.duration + speech.duration)) < 0.11
-    assert library.with_chime(chime, speech) == joined
+    assert library.joined([chime, speech]) == joined
+
+
+def test_a_chime_a_sound_and_speech_join_in_that_order(library: SoundLibrary) -> None:
+    speech = library.cache.store("test", "en", "speech", lambda target: write_mp3(target, 1.0))
+    parts = [library.chime(), library.named("gong"), speech]  # gong: 44.1 kHz stereo
+    joined = library.joined(parts)
+    info = audio_info(joined.path)
+    assert (info.sample_rate, info.channels) == (22050, 1)  # the speech's format
+    assert abs(info.duration - sum(part.duration for part in parts)) < 0.15
+    assert library.joined(list(reversed(parts))) != joined

