@@ -286,8 +286,13 @@ check_piper_voice() {
         -m '{"text": "Dinner is ready", "id": "piper-voice", "voice": "en_US-joe-medium"}' ||
         { echo "publish failed" >&2; return 1; }
     wait_results 60 piper-voice || return 1
-    compose logs --no-color sonos_bridge 2>&1 | grep -q "Loaded Piper voice en_US-joe-medium" ||
-        { echo "the bridge did not load the Piper voice" >&2; return 1; }
+    local log
+    log=$(compose logs --no-color sonos_bridge 2>&1)
+    grep -q "Loaded Piper voice en_US-joe-medium" <<<"$log" || {
+        echo "the bridge did not load the Piper voice; its log says:" \
+            "$(grep -i -e piper -e voice -e warning -e error <<<"$log" | tail -n 8)" >&2
+        return 1
+    }
     echo "played with en_US-joe-medium"
 }
 
@@ -434,9 +439,13 @@ check_doctor() {
     echo "3 speakers and the clip URL ok"
 }
 
-OWN_DIR=""
-OWN_BROKER=""
-OWN_PROJECT=""
+# Named before the checks run: `check` runs each one in a subshell, so names set inside
+# check_own_broker would never reach the teardown, and its containers would be left behind.
+own_broker_names() {
+    OWN_DIR="$E2E_WORK/own-broker"
+    OWN_BROKER="${E2E_PROJECT}ownbroker"
+    OWN_PROJECT="${E2E_PROJECT}own"
+}
 
 compose_own() {
     E2E_OWN_NETWORK="$OWN_BROKER" "${COMPOSE[@]}" --env-file "$OWN_DIR/own.env" -p "$OWN_PROJECT" \
@@ -445,19 +454,16 @@ compose_own() {
 }
 
 cleanup_own_broker() {
-    [[ -n "$OWN_PROJECT" ]] || return 0
-    compose_own down -v -t 10 >/dev/null 2>&1 || true
+    [[ -n "${OWN_DIR:-}" && -d "$OWN_DIR" ]] || return 0  # the check did not start it
+    [[ -f "$OWN_DIR/own.env" ]] && compose_own down -v -t 10 >/dev/null 2>&1
     docker rm -f "$OWN_BROKER" >/dev/null 2>&1 || true
     docker network rm "$OWN_BROKER" >/dev/null 2>&1 || true
-    OWN_PROJECT=""
+    rm -rf "$OWN_DIR"
 }
 
 # A Mosquitto of the user's own, in a container: its own password file with the two users
 # README.md says to add (and an admin), and the ACL blocks it says to copy.
 start_own_broker() {
-    OWN_DIR="$E2E_WORK/own-broker"
-    OWN_BROKER="${E2E_PROJECT}ownbroker"
-    OWN_PROJECT="${E2E_PROJECT}own"
     OWN_SONOS_PW="own-sonos-$RANDOM$RANDOM"
     OWN_IDLE_PW="own-idle-$RANDOM$RANDOM"
     OWN_ADMIN_PW="own-admin-$RANDOM$RANDOM"
@@ -802,6 +808,7 @@ build_base_images || abort "base images" "debootstrap/import failed"
 pass "base images: $PYTHON_TAG, $AUDIO_TAG, $MOSQUITTO_TAG"
 build_wheelhouse || abort wheelhouse "pip wheel failed"
 e2e_configure
+own_broker_names
 say "project $E2E_PROJECT, MQTT port $E2E_MQTT_PORT, audio port $E2E_HTTP_PORT, speakers $E2E_SONOS_HOSTS"
 build_stack_images || abort "stack images" "docker build failed"
 pass "stack images: sonos-bridge $(image_size_mb "$E2E_SONOS_IMAGE") MB, idle-reporter $(image_size_mb "$E2E_IDLE_IMAGE") MB"
