@@ -31,6 +31,7 @@ from pathlib import Path
 from idle_reporter.settings import IdleSettings
 from mqtt_service.config import load_settings
 from mqtt_service.errors import ConfigError
+from mqtt_service.state_files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -132,23 +133,15 @@ def validate(values: Mapping[str, str]) -> IdleSettings:
         raise InstallError(str(exc)) from exc
 
 
-def write_private(path: Path, text: str, mode: int) -> None:
-    """Write atomically with `mode` from the start (the env file holds a password)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as output:
-        output.write(text)
-    os.chmod(temporary, mode)
-    os.replace(temporary, path)
-
-
 def install(environ: Mapping[str, str], python: str) -> tuple[ServiceFiles, IdleSettings]:
     values = captured_environment(environ)
     settings = validate(values)
     files = service_files(environ)
-    write_private(files.env_file, environment_file_text(values), 0o600)
-    write_private(files.unit, unit_text(files.env_file, python), 0o644)
+    for path in (files.env_file, files.unit):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    # The environment file holds a password: readable by the user only, from the start.
+    write_atomically(files.env_file, environment_file_text(values), mode=0o600)
+    write_atomically(files.unit, unit_text(files.env_file, python), mode=0o644)
     return files, settings
 
 

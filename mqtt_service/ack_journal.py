@@ -16,11 +16,12 @@ loss. Runs under the ledger's lock, on whichever thread received or settled a me
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
+
+from mqtt_service.state_files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -105,9 +106,7 @@ class AckJournal:
         text = "".join(self._lines_of(entry) for entry in pending)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(".tmp")
-            temporary.write_text(text, encoding="ascii")
-            os.replace(temporary, self.path)
+            write_atomically(self.path, text, durable=False)  # no fsync: see above
         except OSError as exc:
             logger.warning("Cannot write %s: %s", self.path, exc)
         self._lines = text.count("\n")

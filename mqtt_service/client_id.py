@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from mqtt_service.errors import StateDirError
+from mqtt_service.state_files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +64,7 @@ def _read_or_create(id_path: Path, service: str) -> str:
             return stored
         logger.warning("Ignoring unreadable client ID in %s; generating a new one", id_path)
     client_id = f"{service}-{secrets.token_hex(4)}"
-    temporary = id_path.with_suffix(id_path.suffix + ".tmp")
-    temporary.write_text(client_id + "\n", encoding="utf-8")
-    os.replace(temporary, id_path)
+    write_atomically(id_path, client_id + "\n")
     logger.info("Generated client ID %s (kept in %s)", client_id, id_path)
     return client_id
 

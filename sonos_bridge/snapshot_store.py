@@ -20,13 +20,13 @@ only touches its own coordinator's file, and the in-memory index has its own loc
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from mqtt_service.state_files import flush_to_disk, write_atomically
 from sonos_bridge.errors import StartupError
 from sonos_bridge.snapshot import GroupSnapshot
 
@@ -62,17 +62,15 @@ class SnapshotStore:
         Raises OSError when the disk refuses; the returned step logs its own failure.
         """
         path = self._path(snapshot.coordinator_uid)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(snapshot.to_json(), encoding="utf-8")
-        os.replace(temporary, path)
+        write_atomically(path, snapshot.to_json(), durable=False)
         with self._lock:
             self._saved.add(path.stem)
         return partial(self._make_durable, path)
 
     def _make_durable(self, path: Path) -> None:
         try:
-            _fsync(path)
-            _fsync(self.directory)
+            flush_to_disk(path)
+            flush_to_disk(self.directory)
         except OSError as exc:  # it is in place; only a power cut could lose it now
             logger.warning("Could not flush the snapshot %s to disk: %s", path, exc)
 
@@ -112,12 +110,3 @@ class SnapshotStore:
             if snapshot is not None:
                 found.append(snapshot)
         return found
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's data, or a directory's entries, to the disk."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
