@@ -25,6 +25,7 @@ from mqtt_service.delivery import when_all_delivered
 from sonos_bridge.announcement import Announcement, Rejection, ReplyTo, parse_announcement
 from sonos_bridge.audio_server import AudioServer
 from sonos_bridge.clip.player import ClipOptions, ClipPlayer
+from sonos_bridge.doctor import check_in_background
 from sonos_bridge.errors import RequestError, UnknownSpeakerError
 from sonos_bridge.ha_discovery import SpeakerDiscovery
 from sonos_bridge.jobs import Job
@@ -54,6 +55,30 @@ def reply_to_of(message: mqtt.MQTTMessage) -> ReplyTo | None:
     return ReplyTo(str(topic), bytes(correlation) if correlation is not None else None)
 
 
+def engines_from(settings: SonosSettings) -> list[Engine]:
+    """The engines TTS_ENGINES names, in its order (Piper with its voices)."""
+    return build_engines(
+        settings.engine_names,
+        settings.tts_timeout,
+        piper_voices_dir=settings.piper_voices_dir,
+        piper_voice=settings.piper_voice,
+        default_lang=settings.tts_lang,
+    )
+
+
+def playback_options(settings: SonosSettings, engine_count: int) -> PlaybackOptions:
+    """The workers' timing; a request's audio may take every engine's timeout in turn,
+    plus a sound's download."""
+    return PlaybackOptions(
+        timeout=settings.sonos_timeout,
+        margin=settings.sonos_play_margin,
+        poll_interval=settings.sonos_poll_interval,
+        speech_timeout=settings.tts_timeout * max(1, engine_count)
+        + settings.sound_fetch_timeout
+        + 5,
+    )
+
+
 class BridgeService:
     """The Sonos bridge: owns every component and their start and stop order."""
 
@@ -72,19 +97,10 @@ class BridgeService:
             settings, service_name=SERVICE_NAME, base_topic=self.base_topic
         )
         self.cache = ClipCache(settings.cache_path, settings.cache_max_bytes)
-        engine_list = (
-            engines
-            if engines is not None
-            else build_engines(
-                settings.engine_names,
-                settings.tts_timeout,
-                piper_voices_dir=settings.piper_voices_dir,
-                piper_voice=settings.piper_voice,
-                default_lang=settings.tts_lang,
-            )
-        )
         self.synthesizer = Synthesizer(
-            engine_list, self.cache, online_deadline=settings.tts_online_deadline
+            engines if engines is not None else engines_from(settings),
+            self.cache,
+            online_deadline=settings.tts_online_deadline,
         )
         self.sounds = SoundLibrary(
             self.cache,
@@ -98,14 +114,7 @@ class BridgeService:
             self.cache, settings.http_bind, settings.http_port, settings.advertise_host
         )
         self.registry = SpeakerRegistry(settings.hosts, settings.sonos_discovery_interface)
-        self.options = options or PlaybackOptions(
-            timeout=settings.sonos_timeout,
-            margin=settings.sonos_play_margin,
-            poll_interval=settings.sonos_poll_interval,
-            speech_timeout=settings.tts_timeout * max(1, len(engine_list))
-            + settings.sound_fetch_timeout
-            + 5,
-        )
+        self.options = options or playback_options(settings, len(self.synthesizer.engines))
         self.clip_player = ClipPlayer(
             ClipOptions(
                 timeout=settings.sonos_timeout,
@@ -129,10 +138,15 @@ class BridgeService:
         self._stop = threading.Event()
         self._refresh_now = threading.Event()  # an unknown name may be a new speaker
         self._refresher = threading.Thread(target=self._refresh_loop, name="speakers", daemon=True)
+        self._route_messages()
+
+    def _route_messages(self) -> None:
+        """Requests to `_on_request`; the speaker list and discovery on every (re)connect
+        and, with discovery on, when Home Assistant (re)starts."""
         self.connection.subscribe_deferred(f"{self.base_topic}/tts", self._on_request)
         self.connection.subscribe_deferred(f"{self.base_topic}/tts/+", self._on_request)
         self.connection.on_connected(self._publish_state)
-        if settings.ha_discovery:
+        if self.settings.ha_discovery:
             self.connection.on_home_assistant_online(self._publish_discovery)
 
     # ------------------------------------------------------------ lifecycle
@@ -141,8 +155,6 @@ class BridgeService:
         self.audio.start()
         self.registry.refresh()
         self.playback.start()  # groups a crash left mid-announcement: restored first
-        from sonos_bridge.doctor import check_in_background  # the start-up setup check
-
         self.setup_check = check_in_background(self.settings, self.registry, self.audio.port)
         default = self.settings.sonos_default_speaker
         if default:
