@@ -217,7 +217,7 @@ class ClipPlayer:
             raise NoClipSupportError(support.unavailable or "no audio clip support")
         loaded_at = time.monotonic()
         clip_id = self._load(ip, connection, support.player_id, request)
-        clip = self._await_start(ip, connection, support.player_id, clip_id, request)
+        clip = self._await_start(ip, connection, support.player_id, clip_id)
         active_at = clip.active_at
         assert active_at is not None
         if clip.status not in FINAL_STATUSES:
@@ -279,12 +279,7 @@ class ClipPlayer:
         return str(clip_id)
 
     def _await_start(
-        self,
-        ip: str,
-        connection: S2Connection,
-        player_id: str,
-        clip_id: str,
-        request: ClipRequest,
+        self, ip: str, connection: S2Connection, player_id: str, clip_id: str
     ) -> TrackedClip:
         bound = self.options.timeout + self.options.margin
         clip = connection.clips.wait(clip_id, STARTED_OR_FINAL, time.monotonic() + bound)
