@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from sonos_bridge.announcement import Announcement
@@ -24,7 +24,7 @@ from sonos_bridge.prepared import Prepared
 from sonos_bridge.results import Result, Status, elapsed_ms
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What happened on one coordinator; `speaker_down` fails what waits behind it."""
 
@@ -32,7 +32,7 @@ class Outcome:
     status: Status
     error: str | None = None
     latency_ms: int | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
     speaker_down: bool = False
 
 

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from sonos_bridge.announcement import Announcement
@@ -241,8 +241,8 @@ class CoordinatorWorker:
         finally:
             warnings = self._finish(session)
             if held is not None:
-                held[1].warnings.extend(warnings)
-                held[0].answer(held[1])
+                last, outcome = held
+                last.answer(replace(outcome, warnings=(*outcome.warnings, *warnings)))
 
     def _finish(self, session: GroupSession | None) -> list[str]:
         if session is None:
@@ -290,7 +290,8 @@ class CoordinatorWorker:
         except Exception as exc:  # a bug must still leave the request answered
             logger.exception("Playing request %s failed", item.job.announcement.id)
             return Outcome(item.speakers, "failed", f"internal error: {exc}"), session
-        return Outcome(item.speakers, "played", latency_ms=latency, warnings=warnings), session
+        played = Outcome(item.speakers, "played", latency_ms=latency, warnings=tuple(warnings))
+        return played, session
 
     def _clip_for(self, item: PlayItem) -> Prepared | Outcome:
         """The item's audio, or the outcome that says why it will not be played."""
