@@ -9,11 +9,8 @@ E2E_WHEELHOUSE_REL="tests/e2e/.cache/wheelhouse"
 # shellcheck source=tests/e2e/base_images.sh
 source "$E2E_DIR/base_images.sh"
 
-# Images of the stack under test; fixed names so layers are reused between runs.
-E2E_SONOS_IMAGE=${E2E_SONOS_IMAGE:-mqtt-home-voice-e2e/sonos-bridge:latest}
-E2E_IDLE_IMAGE=${E2E_IDLE_IMAGE:-mqtt-home-voice-e2e/idle-reporter:latest}
-
 E2E_DOCKERD_PID=""
+E2E_RUN_IMAGES=()  # the images this run tags (e2e_configure) and removes at its end
 
 say() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -193,9 +190,22 @@ IDLE_GID=1000
 EOF
 }
 
-# Set the variables write_env_file needs (ports, passwords, speakers).
+# Set the variables write_env_file needs (ports, passwords, speakers, image names).
 e2e_configure() {
     E2E_PROJECT=${E2E_PROJECT:-mhve2e$$}
+    # The images under test are tagged for this run and removed at its end (remove_run_images):
+    # runs from other checkouts share the Docker engine, and with one fixed tag a run could
+    # start the containers of another run's build, from other code. The build cache does not
+    # go by tag: layers are reused all the same. E2E_SONOS_IMAGE/E2E_IDLE_IMAGE name others.
+    E2E_RUN_IMAGES=()
+    if [[ -z "${E2E_SONOS_IMAGE:-}" ]]; then
+        E2E_SONOS_IMAGE="mqtt-home-voice-e2e/sonos-bridge:$E2E_PROJECT"
+        E2E_RUN_IMAGES+=("$E2E_SONOS_IMAGE")
+    fi
+    if [[ -z "${E2E_IDLE_IMAGE:-}" ]]; then
+        E2E_IDLE_IMAGE="mqtt-home-voice-e2e/idle-reporter:$E2E_PROJECT"
+        E2E_RUN_IMAGES+=("$E2E_IDLE_IMAGE")
+    fi
     E2E_ENV_FILE="$E2E_WORK/stack.env"
     E2E_MQTT_PORT=${E2E_MQTT_PORT:-$(free_port)}
     E2E_HTTP_PORT=${E2E_HTTP_PORT:-$(free_port)}
@@ -220,16 +230,23 @@ build_stack_images() {
     say "stack images built in $(elapsed "$started") s"
 }
 
+# Untag this run's images; --no-prune keeps their layers as the next build's cache.
+remove_run_images() {
+    ((${#E2E_RUN_IMAGES[@]})) || return 0
+    docker image rm --no-prune "${E2E_RUN_IMAGES[@]}" >/dev/null 2>&1 || true
+}
+
 image_size_mb() {
     docker image inspect -f '{{.Size}}' "$1" 2>/dev/null | awk '{ printf "%.0f", $1 / 1000000 }'
 }
 
 # The bench scripts' exit trap: stop the fake speakers (FAKE_PID) and the stack (when
-# STARTED is 1), a dockerd started here, and remove E2E_WORK.
+# STARTED is 1), remove the run's images, stop a dockerd started here, remove E2E_WORK.
 bench_cleanup() {
     trap - EXIT INT TERM
     if [[ -n "${FAKE_PID:-}" ]]; then kill "$FAKE_PID" 2>/dev/null || true; fi
     if ((${STARTED:-0})); then compose down -v --remove-orphans -t 10 >/dev/null 2>&1 || true; fi
+    remove_run_images
     stop_own_docker
     rm -rf "$E2E_WORK"
 }

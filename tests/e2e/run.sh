@@ -112,6 +112,7 @@ teardown() {
             compose down -v --remove-orphans -t 10 >"$E2E_WORK/down.log" 2>&1 ||
                 { say "compose down failed:"; tail -n 20 "$E2E_WORK/down.log" >&2; }
         fi
+        remove_run_images
         stop_own_docker
         rm -rf "$E2E_WORK"
     fi
