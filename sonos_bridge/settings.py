@@ -74,7 +74,10 @@ class SonosSettings(MqttSettings):
         default=0.25,
         ge=0.005,
         le=5,
-        description="Seconds between transport-state checks (GetTransportInfo) while a clip plays.",
+        description=(
+            "Seconds between transport-state checks (GetTransportInfo) while a takeover clip "
+            "plays; a transport event ends the wait sooner (SONOS_EVENTS)."
+        ),
     )
     sonos_events: bool = Field(
         default=True,
@@ -127,8 +130,9 @@ class SonosSettings(MqttSettings):
         gt=0,
         le=120,
         description=(
-            "Seconds one engine may take before the next one is tried (gTTS: per network "
-            "operation)."
+            "Seconds one engine may take before it counts as failed (gTTS: per network "
+            "operation). An online engine is waited for only TTS_ONLINE_DEADLINE before the "
+            "next one speaks."
         ),
     )
     tts_online_deadline: float = Field(
