@@ -627,6 +627,7 @@ speaker_ip() {
     case $1 in
         Kitchen) echo "$kitchen" ;;
         Office) echo "$office" ;;
+        Den) echo "$E2E_CLIP_SPEAKER" ;;
         *) echo "no fake speaker $1" >&2; return 1 ;;
     esac
 }
@@ -776,24 +777,20 @@ check_speaker_vanishes_mid_announcement() {
 # (host network) as an audio clip over TLS on port 1443, fetched from the bridge's audio
 # server, and its radio plays on untouched: no transport, volume or mute call reached it.
 check_clip_mode() {
-    "$(e2e_python)" -c 'import sys, urllib.request
-urllib.request.urlopen(f"http://{sys.argv[1]}:1400/fake/radio", b"{\"volume\": 20}", timeout=5)' \
-        "$E2E_CLIP_SPEAKER" || { echo "cannot start Den's radio" >&2; return 1; }
+    fake Den radio '{"volume": 20}' >/dev/null || { echo "cannot start Den's radio" >&2; return 1; }
     pub_retry -t sonos/tts/Den -m '{"text": "Dinner is ready", "id": "clip-den", "volume": 35}' ||
         { echo "publish failed" >&2; return 1; }
     wait_results 60 clip-den || return 1
-    "$(e2e_python)" - "$E2E_CLIP_SPEAKER" <<'EOF'
-import json, sys, urllib.request
-with urllib.request.urlopen(f"http://{sys.argv[1]}:1400/fake/state", timeout=5) as answer:
-    state = json.load(answer)
+    fake Den state | "$(e2e_python)" -c '
+import json, sys
+state = json.load(sys.stdin)
 clips = [(c["statuses"], c["volume"], c["fetch"] and c["fetch"]["kind"]) for c in state["clips"]]
 touching = {"SetAVTransportURI", "Play", "Pause", "Stop", "SetVolume", "SetMute"}
 calls = {a: n for a, n in state["action_counts"].items() if a in touching}
 music = (state["uri"].startswith("x-sonosapi-stream:"), state["state"], state["volume"])
 if clips != [(["ACTIVE", "DONE"], 35, "mp3")] or calls or music != (True, "PLAYING", 20):
     sys.exit(f"clips {clips}, music calls {calls}, radio/state/volume {music}")
-print("one clip ACTIVE -> DONE at volume 35; the radio still playing at 20, no transport calls")
-EOF
+print("one clip ACTIVE -> DONE at volume 35; the radio still playing at 20, no transport calls")'
 }
 
 # ---------------------------------------------------------------- main
