@@ -10,6 +10,12 @@ themselves (`flush_to_disk`).
 Used for the client ID, the discovery record, the acknowledgement journal's compaction,
 the group snapshots and the idle reporter's user-service files; the clip cache has its own
 rename step because its files are produced by the engines, not written from text.
+
+Threads: any. The temporary file's name is fixed per target, so each caller serialises
+its writes to one path (a lock, or one thread per file): the discovery record and the
+journal are written under their locks, on paho's network thread among others (hence
+`durable=False` for the journal, whose fsync would stall it), each snapshot by its
+coordinator's worker.
 """
 
 from __future__ import annotations
