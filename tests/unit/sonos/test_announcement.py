@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sonos_bridge.announcement import Announcement, Rejection, ReplyTo, parse_announcement
+from sonos_bridge.request.announcement import Announcement, Rejection, ReplyTo, parse_announcement
 
 
 def parse(

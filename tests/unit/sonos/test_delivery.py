@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sonos_bridge.announcement import Announcement, Rejection, parse_announcement
-from sonos_bridge.delivery import Delivery
+from sonos_bridge.request.announcement import Announcement, Rejection, parse_announcement
+from sonos_bridge.request.options import Delivery
 
 
 def parse(payload: bytes) -> Announcement | Rejection:

@@ -1,0 +1,223 @@
+"""Turning an MQTT message into an announcement request, or into a clear refusal.
+
+Parsing is cheap and runs on paho's network thread, so a bad request is answered at
+once and never reaches a speaker queue. Plain text and JSON share one contract: a payload
+whose first non-blank character is `{` or `[` is JSON, anything else is the text itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sonos_bridge.errors import RequestError
+from sonos_bridge.request.options import Delivery, parse_delivery
+
+logger = logging.getLogger(__name__)
+
+ALL_SPEAKERS = "all"
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Where a MQTT v5 caller wants its answer (Response Topic + Correlation Data)."""
+
+    topic: str
+    correlation: bytes | None = None
+
+
+@dataclass
+class Announcement:
+    """One validated request: what to say, where, how loud, and until when."""
+
+    id: str
+    text: str
+    speakers: list[str]
+    volume: int | None = None
+    lang: str | None = None
+    voice: str | None = None
+    max_age: float | None = None
+    reply_to: ReplyTo | None = None
+    received_at: float = field(default_factory=time.monotonic)
+    delivery: Delivery = field(default_factory=Delivery)  # mode, priority, chime, sound
+
+    @property
+    def title(self) -> str:
+        """What the speaker shows (takeover) or names the clip (audio clip)."""
+        return self.text[:64] or self.delivery.sound or "Sound"
+
+    @property
+    def all_speakers(self) -> bool:
+        return any(name.casefold() == ALL_SPEAKERS for name in self.speakers)
+
+    def age(self, now: float | None = None) -> float:
+        return (time.monotonic() if now is None else now) - self.received_at
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.max_age is not None and self.age(now) > self.max_age
+
+
+@dataclass
+class Rejection:
+    """A request that cannot be served, with what is known of it for the answer."""
+
+    id: str
+    speakers: list[str]
+    error: str
+    reply_to: ReplyTo | None = None
+    received_at: float = field(default_factory=time.monotonic)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def _decode_json(text: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RequestError(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(document, dict):
+        raise RequestError(f"JSON payload must be an object, not {type(document).__name__}")
+    return document
+
+
+def _text(document: dict[str, Any]) -> str:
+    text = document.get("text", document.get("message"))
+    if text is None and (document.get("sound") or document.get("sound_url")):
+        return ""  # a sound alone is an announcement too
+    if text is None:
+        raise RequestError('JSON payload has no "text" (nor "sound" or "sound_url")')
+    if not isinstance(text, str):
+        raise RequestError(f'"text" must be a string, not {type(text).__name__}')
+    return text
+
+
+def _speakers(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value.strip()] if value.strip() else []
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        names = [item.strip() for item in value if item.strip()]
+        if not names:
+            raise RequestError('"speaker" list is empty')
+        return names
+    raise RequestError('"speaker" must be a name, a list of names or "all"')
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise RequestError(f'"{name}" must be a number, not {json.dumps(value)}')
+    try:
+        number = float(value)
+    except ValueError:
+        raise RequestError(f'"{name}" must be a number, not {json.dumps(value)}') from None
+    if not math.isfinite(number):
+        raise RequestError(f'"{name}" must be a finite number')
+    return number
+
+
+def _volume(value: Any) -> int | None:
+    if value is None:
+        return None
+    volume = _number("volume", value)
+    if not 0 <= volume <= 100:
+        raise RequestError(f"volume {value} is outside 0-100")
+    return round(volume)
+
+
+def _max_age(value: Any) -> float | None:
+    if value is None:
+        return None
+    seconds = _number("max_age", value)
+    if seconds <= 0:
+        raise RequestError('"max_age" must be a positive number of seconds')
+    return seconds
+
+
+def _voice(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 128:
+        raise RequestError('"voice" must be a voice name such as "en_US-joe-medium"')
+    return value.strip()
+
+
+def _request_id(value: Any) -> str:
+    if value is None or value == "":
+        return new_request_id()
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value)[:128]
+    raise RequestError('"id" must be a string')
+
+
+def parse_announcement(
+    payload: bytes,
+    *,
+    topic_speaker: str | None,
+    default_speaker: str | None,
+    max_chars: int,
+    reply_to: ReplyTo | None = None,
+    received_at: float | None = None,
+) -> Announcement | Rejection:
+    """Validate one request; never raises for bad input, returns a `Rejection` instead."""
+    received = time.monotonic() if received_at is None else received_at
+    request_id = new_request_id()
+    speakers = [topic_speaker] if topic_speaker else []
+    try:
+        try:
+            text_payload = payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RequestError(
+                f"payload is not valid UTF-8 (byte {exc.start}); send UTF-8 text or JSON"
+            ) from None
+        document: dict[str, Any] = {}
+        if text_payload.lstrip()[:1] in ("{", "["):
+            document = _decode_json(text_payload)
+            request_id = _request_id(document.get("id"))
+            text = _text(document)
+            named = _speakers(document.get("speaker", document.get("speakers")))
+            speakers = speakers or named  # the topic's speaker wins
+        else:
+            text = text_payload
+        delivery = parse_delivery(document)
+        if not speakers and default_speaker:
+            speakers = [default_speaker]
+        text = text.strip()
+        if not text and not delivery.has_sound:
+            raise RequestError("text is empty")
+        if len(text) > max_chars:
+            raise RequestError(
+                f"text is {len(text)} characters long; the limit is {max_chars} (TTS_MAX_CHARS)"
+            )
+        if not speakers:
+            raise RequestError(
+                'no speaker given: use sonos/tts/<speaker>, "speaker" in JSON, '
+                "or set SONOS_DEFAULT_SPEAKER"
+            )
+        lang = document.get("lang", document.get("language"))
+        if lang is not None and (not isinstance(lang, str) or not lang.strip()):
+            raise RequestError('"lang" must be a language code such as "en"')
+        return Announcement(
+            id=request_id,
+            text=text,
+            speakers=speakers,
+            volume=_volume(document.get("volume")),
+            lang=lang.strip() if isinstance(lang, str) else None,
+            voice=_voice(document.get("voice")),
+            max_age=_max_age(document.get("max_age")),
+            reply_to=reply_to,
+            received_at=received,
+            delivery=delivery,
+        )
+    except RequestError as exc:
+        logger.warning("Refusing request %s: %s", request_id, exc)
+        return Rejection(request_id, speakers, str(exc), reply_to, received)
