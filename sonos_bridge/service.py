@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 
 import paho.mqtt.client as mqtt
 
@@ -277,7 +278,7 @@ class BridgeService:
     def dispatch(self, announcement: Announcement, receipt: Receipt) -> None:
         """Validate against what the bridge knows, then queue on each coordinator."""
         if announcement.volume is None:
-            announcement.volume = self.settings.sonos_default_volume
+            announcement = replace(announcement, volume=self.settings.sonos_default_volume)
         try:
             lang = self.synthesizer.language_for(
                 announcement.lang, announcement.voice, self.settings.tts_lang

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import requests
@@ -142,7 +142,7 @@ class SpeakerRegistry:
         with self._lock:
             return sorted(self._speakers.values(), key=lambda s: s.name.casefold())
 
-    def resolve(self, names: list[str]) -> list[Speaker]:
+    def resolve(self, names: Sequence[str]) -> list[Speaker]:
         """Speakers for the requested names (case-insensitive, or HA slugs, or `all`)."""
         known = self.all()
         if any(name.casefold() == "all" for name in names):

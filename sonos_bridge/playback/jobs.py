@@ -82,10 +82,10 @@ class Job:
         return Result(
             id=self.announcement.id,
             status=status,
-            speakers=self.speakers,
+            speakers=tuple(self.speakers),
             error="; ".join(errors) or None,
             latency_ms=max(latencies) if latencies else elapsed_ms(self.announcement.received_at),
-            warnings=warnings,
+            warnings=tuple(warnings),
         )
 
 
@@ -130,7 +130,7 @@ class ClipHold:
                 self._pins.unpin(key)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class PlayItem:
     """A job's part on one coordinator: the audio to play for the requested names."""
 

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 ALL_SPEAKERS = "all"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReplyTo:
     """Where a MQTT v5 caller wants its answer (Response Topic + Correlation Data)."""
 
@@ -31,13 +31,18 @@ class ReplyTo:
     correlation: bytes | None = None
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Announcement:
-    """One validated request: what to say, where, how loud, and until when."""
+    """One validated request: what to say, where, how loud, and until when.
+
+    Frozen because it crosses threads: parsed on paho's network thread, read by the
+    preparer's pool and by every coordinator worker it is queued on; a change (the
+    default volume filled in) is a new value made with `dataclasses.replace`.
+    """
 
     id: str
     text: str
-    speakers: list[str]
+    speakers: tuple[str, ...]
     volume: int | None = None
     lang: str | None = None
     voice: str | None = None
@@ -62,12 +67,12 @@ class Announcement:
         return self.max_age is not None and self.age(now) > self.max_age
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Rejection:
     """A request that cannot be served, with what is known of it for the answer."""
 
     id: str
-    speakers: list[str]
+    speakers: tuple[str, ...]
     error: str
     reply_to: ReplyTo | None = None
     received_at: float = field(default_factory=time.monotonic)
@@ -168,50 +173,36 @@ def parse_announcement(
     reply_to: ReplyTo | None = None,
     received_at: float | None = None,
 ) -> Announcement | Rejection:
-    """Validate one request; never raises for bad input, returns a `Rejection` instead."""
+    """Validate one request; never raises for bad input, returns a `Rejection` instead.
+
+    The rejection carries as much as was read before the error (the request's own id,
+    its speakers) so that the caller can correlate the answer.
+    """
     received = time.monotonic() if received_at is None else received_at
     request_id = new_request_id()
-    speakers = [topic_speaker] if topic_speaker else []
+    speakers: tuple[str, ...] = (topic_speaker,) if topic_speaker else ()
     try:
-        try:
-            text_payload = payload.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise RequestError(
-                f"payload is not valid UTF-8 (byte {exc.start}); send UTF-8 text or JSON"
-            ) from None
+        text_payload = _utf8(payload)
         document: dict[str, Any] = {}
+        text = text_payload
         if text_payload.lstrip()[:1] in ("{", "["):
             document = _decode_json(text_payload)
             request_id = _request_id(document.get("id"))
             text = _text(document)
             named = _speakers(document.get("speaker", document.get("speakers")))
-            speakers = speakers or named  # the topic's speaker wins
-        else:
-            text = text_payload
+            speakers = speakers or tuple(named)  # the topic's speaker wins
         delivery = parse_delivery(document)
         if not speakers and default_speaker:
-            speakers = [default_speaker]
-        text = text.strip()
-        if not text and not delivery.has_sound:
-            raise RequestError("text is empty")
-        if len(text) > max_chars:
-            raise RequestError(
-                f"text is {len(text)} characters long; the limit is {max_chars} (TTS_MAX_CHARS)"
-            )
-        if not speakers:
-            raise RequestError(
-                'no speaker given: use sonos/tts/<speaker>, "speaker" in JSON, '
-                "or set SONOS_DEFAULT_SPEAKER"
-            )
-        lang = document.get("lang", document.get("language"))
-        if lang is not None and (not isinstance(lang, str) or not lang.strip()):
-            raise RequestError('"lang" must be a language code such as "en"')
+            speakers = (default_speaker,)
+        text = _checked_text(text, delivery, max_chars)
+        _require_speakers(speakers)
+        lang = _lang(document.get("lang", document.get("language")))
         return Announcement(
             id=request_id,
             text=text,
             speakers=speakers,
             volume=_volume(document.get("volume")),
-            lang=lang.strip() if isinstance(lang, str) else None,
+            lang=lang,
             voice=_voice(document.get("voice")),
             max_age=_max_age(document.get("max_age")),
             reply_to=reply_to,
@@ -221,3 +212,39 @@ def parse_announcement(
     except RequestError as exc:
         logger.warning("Refusing request %s: %s", request_id, exc)
         return Rejection(request_id, speakers, str(exc), reply_to, received)
+
+
+def _utf8(payload: bytes) -> str:
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError(
+            f"payload is not valid UTF-8 (byte {exc.start}); send UTF-8 text or JSON"
+        ) from None
+
+
+def _checked_text(text: str, delivery: Delivery, max_chars: int) -> str:
+    text = text.strip()
+    if not text and not delivery.has_sound:
+        raise RequestError("text is empty")
+    if len(text) > max_chars:
+        raise RequestError(
+            f"text is {len(text)} characters long; the limit is {max_chars} (TTS_MAX_CHARS)"
+        )
+    return text
+
+
+def _require_speakers(speakers: tuple[str, ...]) -> None:
+    if not speakers:
+        raise RequestError(
+            'no speaker given: use sonos/tts/<speaker>, "speaker" in JSON, '
+            "or set SONOS_DEFAULT_SPEAKER"
+        )
+
+
+def _lang(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise RequestError('"lang" must be a language code such as "en"')
+    return value.strip()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from paho.mqtt.packettypes import PacketTypes
@@ -24,27 +24,31 @@ logger = logging.getLogger(__name__)
 Status = Literal["played", "failed", "expired"]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Result:
-    """What happened to one request."""
+    """What happened to one request.
+
+    Frozen because it crosses threads: made on a coordinator worker (or paho's thread for
+    a refusal) and published from there while the service may still read it.
+    """
 
     id: str
     status: Status
-    speakers: list[str]
+    speakers: tuple[str, ...]
     error: str | None = None
     latency_ms: int | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         body: dict[str, Any] = {
             "id": self.id,
             "status": self.status,
-            "speakers": self.speakers,
+            "speakers": list(self.speakers),
             "error": self.error,
             "latency_ms": self.latency_ms,
         }
         if self.warnings:
-            body["warnings"] = self.warnings
+            body["warnings"] = list(self.warnings)
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -148,14 +148,9 @@ def take_snapshot(coordinator: Player, members: list[Player], executor: Executor
     )
     media, transport = results[0], results[1]
     assert isinstance(media, dict) and isinstance(transport, dict)
-    volumes = results[2 : 2 + len(members)]
-    mutes = results[2 + len(members) :]
     uri = media.get("CurrentURI", "")
     source = classify(uri)
-    track, position = 0, ""
-    if source in _SEEKABLE:
-        where = coordinator.av("GetPositionInfo")
-        track, position = int(where.get("Track") or 0), where.get("RelTime", "")
+    track, position = _position_of(coordinator) if source in _SEEKABLE else (0, "")
     snapshot = GroupSnapshot(
         coordinator_uid=coordinator.uid,
         coordinator_name=coordinator.name,
@@ -164,10 +159,7 @@ def take_snapshot(coordinator: Player, members: list[Player], executor: Executor
         metadata=media.get("CurrentURIMetaData", ""),
         transport_state=transport.get("CurrentTransportState", ""),
         source=source,
-        members=tuple(
-            MemberLevel(player.uid, player.name, player.ip, int(volume), bool(muted))  # type: ignore[call-overload]
-            for player, volume, muted in zip(members, volumes, mutes, strict=True)
-        ),
+        members=_levels(members, results[2:]),
         track=track,
         position=position,
     )
@@ -180,6 +172,21 @@ def take_snapshot(coordinator: Player, members: list[Player], executor: Executor
         [m.volume for m in snapshot.members],
     )
     return snapshot
+
+
+def _position_of(coordinator: Player) -> tuple[int, str]:
+    """The track number and the time into it, for sources that can be resumed there."""
+    where = coordinator.av("GetPositionInfo")
+    return int(where.get("Track") or 0), where.get("RelTime", "")
+
+
+def _levels(members: list[Player], answers: list[object]) -> tuple[MemberLevel, ...]:
+    """Each member's level from `answers`: every member's volume, then every mute."""
+    volumes, mutes = answers[: len(members)], answers[len(members) :]
+    return tuple(
+        MemberLevel(player.uid, player.name, player.ip, int(volume), bool(muted))  # type: ignore[call-overload]
+        for player, volume, muted in zip(members, volumes, mutes, strict=True)
+    )
 
 
 def restore(

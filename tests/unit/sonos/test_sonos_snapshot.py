@@ -47,7 +47,7 @@ def test_unrestorable_sources() -> None:
 
 def combine(*outcomes: Outcome) -> Result:
     published: list[Result] = []
-    announcement = Announcement(id="x", text="t", speakers=["all"])
+    announcement = Announcement(id="x", text="t", speakers=("all",))
     job = Job(announcement, ["A", "B"], len(outcomes), lambda r, _a: published.append(r))
     for outcome in outcomes:
         assert not published  # one answer, only after the last part
