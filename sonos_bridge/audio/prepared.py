@@ -26,7 +26,7 @@ from sonos_bridge.audio.clip_cache import Clip
 from sonos_bridge.audio.sounds.library import SoundLibrary
 from sonos_bridge.audio.speech.synthesizer import Synthesizer
 from sonos_bridge.request.announcement import Announcement
-from sonos_bridge.request.options import Delivery
+from sonos_bridge.request.options import PlayOptions
 
 logger = logging.getLogger(__name__)
 
@@ -62,28 +62,28 @@ class AudioPreparer:
 
     def submit(self, announcement: Announcement, lang: str) -> Future[Prepared]:
         """Start preparing; the future raises the `BridgeError` that stops the request."""
-        delivery = announcement.delivery
+        options = announcement.options
         speech = (
             self.synthesizer.submit(announcement.text, lang, announcement.voice)
             if announcement.text
             else None
         )
-        if speech is not None and not delivery.has_sound and not delivery.chime:
+        if speech is not None and not options.has_sound and not options.chime:
             return _then(speech, lambda clip: Prepared((clip,)))  # speech alone: the hot path
-        return self._pool.submit(self._prepare, delivery, speech)
+        return self._pool.submit(self._prepare, options, speech)
 
-    def _prepare(self, delivery: Delivery, speech: Future[Clip] | None) -> Prepared:
+    def _prepare(self, options: PlayOptions, speech: Future[Clip] | None) -> Prepared:
         parts: list[Clip] = []
-        if delivery.sound is not None:
-            parts.append(self.sounds.named(delivery.sound))
-        elif delivery.sound_url is not None:
-            parts.append(self.sounds.from_url(delivery.sound_url))
+        if options.sound is not None:
+            parts.append(self.sounds.named(options.sound))
+        elif options.sound_url is not None:
+            parts.append(self.sounds.from_url(options.sound_url))
         chime = None
-        if delivery.chime:
-            chime = self.sounds.chime(delivery.chime if isinstance(delivery.chime, str) else None)
+        if options.chime:
+            chime = self.sounds.chime(options.chime if isinstance(options.chime, str) else None)
         if speech is not None:
             parts.append(speech.result())
-        speaker_chime = delivery.chime is True and self.sounds.chime_sound is None
+        speaker_chime = options.chime is True and self.sounds.chime_sound is None
         return Prepared(tuple(parts), chime, speaker_chime)
 
     def close(self) -> None:

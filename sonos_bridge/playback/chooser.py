@@ -62,7 +62,7 @@ class ModeChooser:
 
     def mode_for(self, announcement: Announcement) -> tuple[Mode, str]:
         """The request's mode and what set it (for the error when clips are required)."""
-        requested = announcement.delivery.mode
+        requested = announcement.options.mode
         if requested is not None:
             return requested, f'the request\'s "mode": "{requested}"'
         return self.default, f"SONOS_CLIP_MODE={_setting_of(self.default)}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sonos_bridge.errors import RequestError
-from sonos_bridge.request.options import Delivery, parse_delivery
+from sonos_bridge.request.options import PlayOptions, parse_options
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +49,12 @@ class Announcement:
     max_age: float | None = None
     reply_to: ReplyTo | None = None
     received_at: float = field(default_factory=time.monotonic)
-    delivery: Delivery = field(default_factory=Delivery)  # mode, priority, chime, sound
+    options: PlayOptions = field(default_factory=PlayOptions)  # mode, priority, chime, sound
 
     @property
     def title(self) -> str:
         """What the speaker shows (takeover) or names the clip (audio clip)."""
-        return self.text[:64] or self.delivery.sound or "Sound"
+        return self.text[:64] or self.options.sound or "Sound"
 
     @property
     def all_speakers(self) -> bool:
@@ -191,10 +191,10 @@ def parse_announcement(
             text = _text(document)
             named = _speakers(document.get("speaker", document.get("speakers")))
             speakers = speakers or tuple(named)  # the topic's speaker wins
-        delivery = parse_delivery(document)
+        options = parse_options(document)
         if not speakers and default_speaker:
             speakers = (default_speaker,)
-        text = _checked_text(text, delivery, max_chars)
+        text = _checked_text(text, options, max_chars)
         _require_speakers(speakers)
         lang = _lang(document.get("lang", document.get("language")))
         return Announcement(
@@ -207,7 +207,7 @@ def parse_announcement(
             max_age=_max_age(document.get("max_age")),
             reply_to=reply_to,
             received_at=received,
-            delivery=delivery,
+            options=options,
         )
     except RequestError as exc:
         logger.warning("Refusing request %s: %s", request_id, exc)
@@ -223,9 +223,9 @@ def _utf8(payload: bytes) -> str:
         ) from None
 
 
-def _checked_text(text: str, delivery: Delivery, max_chars: int) -> str:
+def _checked_text(text: str, options: PlayOptions, max_chars: int) -> str:
     text = text.strip()
-    if not text and not delivery.has_sound:
+    if not text and not options.has_sound:
         raise RequestError("text is empty")
     if len(text) > max_chars:
         raise RequestError(

@@ -23,7 +23,7 @@ MAX_URL = 2048
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class PlayOptions:
     """`mode` None follows SONOS_CLIP_MODE; `chime` True is the default chime, a str names one."""
 
     mode: Mode | None = None
@@ -37,13 +37,13 @@ class Delivery:
         return self.sound is not None or self.sound_url is not None
 
 
-def parse_delivery(document: dict[str, Any]) -> Delivery:
-    """The request's delivery fields, or a RequestError naming the first bad one."""
+def parse_options(document: dict[str, Any]) -> PlayOptions:
+    """The request's fields on how to play it, or a RequestError naming the first bad one."""
     sound = _sound_name("sound", document.get("sound"))
     sound_url = _sound_url(document.get("sound_url"))
     if sound is not None and sound_url is not None:
         raise RequestError('give either "sound" or "sound_url", not both')
-    return Delivery(
+    return PlayOptions(
         mode=_choice("mode", document.get("mode"), MODES),
         priority=_choice("priority", document.get("priority"), PRIORITIES) or "low",
         chime=_chime(document.get("chime")),

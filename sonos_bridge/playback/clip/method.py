@@ -65,7 +65,7 @@ class ClipMode:
     def turn(self, audio: Prepared, announcement: Announcement, ip: str) -> list[ClipRequest]:
         """The clips one speaker plays for the announcement, in order."""
         volume = announcement.volume
-        priority = Priority.HIGH if announcement.delivery.priority == "high" else Priority.LOW
+        priority = Priority.HIGH if announcement.options.priority == "high" else Priority.LOW
         requests = []
         if audio.chime is not None:
             if audio.speaker_chime:

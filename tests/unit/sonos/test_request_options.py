@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sonos_bridge.request.announcement import Announcement, Rejection, parse_announcement
-from sonos_bridge.request.options import Delivery
+from sonos_bridge.request.options import PlayOptions
 
 
 def parse(payload: bytes) -> Announcement | Rejection:
@@ -16,7 +16,7 @@ def test_plain_text_and_json_without_the_fields_keep_the_defaults() -> None:
     for payload in (b"Hello", b'{"text": "Hello"}'):
         parsed = parse(payload)
         assert isinstance(parsed, Announcement)
-        assert parsed.delivery == Delivery(mode=None, priority="low", chime=False)
+        assert parsed.options == PlayOptions(mode=None, priority="low", chime=False)
 
 
 def test_every_field_is_read_case_insensitively() -> None:
@@ -25,16 +25,16 @@ def test_every_field_is_read_case_insensitively() -> None:
         b'"sound": "doorbell"}'
     )
     assert isinstance(parsed, Announcement)
-    assert parsed.delivery == Delivery("clip", "high", "ding-dong", "doorbell", None)
+    assert parsed.options == PlayOptions("clip", "high", "ding-dong", "doorbell", None)
 
 
 def test_a_sound_alone_is_an_announcement_and_text_may_follow_it() -> None:
     alone = parse(b'{"sound_url": "https://example.invalid/bell.mp3"}')
     assert isinstance(alone, Announcement)
-    assert (alone.text, alone.delivery.sound_url) == ("", "https://example.invalid/bell.mp3")
+    assert (alone.text, alone.options.sound_url) == ("", "https://example.invalid/bell.mp3")
     both = parse(b'{"sound": "doorbell.mp3", "text": "Someone is at the door", "chime": true}')
     assert isinstance(both, Announcement)
-    assert (both.text, both.delivery.sound, both.delivery.chime) == (
+    assert (both.text, both.options.sound, both.options.chime) == (
         "Someone is at the door",
         "doorbell.mp3",
         True,
