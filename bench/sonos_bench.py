@@ -42,14 +42,14 @@ sys.path.insert(0, str(ROOT))
 from soco import SoCo  # noqa: E402
 from urllib3.connectionpool import HTTPConnectionPool  # noqa: E402
 
-from sonos_bridge import upnp  # noqa: E402
-from sonos_bridge.clip.player import ClipOptions, ClipPlayer, ClipRequest  # noqa: E402
-from sonos_bridge.clip.protocol import PORT as S2_PORT  # noqa: E402
-from sonos_bridge.snapshot import GroupSnapshot, MemberLevel, Source  # noqa: E402
-from sonos_bridge.snapshot_store import SnapshotStore  # noqa: E402
-from sonos_bridge.tts.cache import ClipCache  # noqa: E402
-from sonos_bridge.tts.engines import EspeakEngine  # noqa: E402
-from sonos_bridge.tts.synthesizer import Synthesizer  # noqa: E402
+from sonos_bridge.audio.clip_cache import ClipCache  # noqa: E402
+from sonos_bridge.audio.speech.engines import EspeakEngine  # noqa: E402
+from sonos_bridge.audio.speech.synthesizer import Synthesizer  # noqa: E402
+from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayer, ClipRequest  # noqa: E402
+from sonos_bridge.playback.clip.protocol import PORT as S2_PORT  # noqa: E402
+from sonos_bridge.playback.takeover import upnp  # noqa: E402
+from sonos_bridge.playback.takeover.snapshot import GroupSnapshot, MemberLevel, Source  # noqa: E402
+from sonos_bridge.playback.takeover.snapshot_store import SnapshotStore  # noqa: E402
 from tests.fakes.harness import results, wait_subscribed  # noqa: E402
 from tests.fakes.remote import RemoteSpeaker, start_fake_speakers  # noqa: E402
 from tests.fakes.speaker import RADIO_URI, SONOS_PORT, address_is_free  # noqa: E402

@@ -30,9 +30,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sonos_bridge.tts.cache import ClipCache  # noqa: E402
-from sonos_bridge.tts.engines import Engine, EspeakEngine, GttsEngine, build_engines  # noqa: E402
-from sonos_bridge.tts.synthesizer import Synthesizer  # noqa: E402
+from sonos_bridge.audio.clip_cache import ClipCache  # noqa: E402
+from sonos_bridge.audio.speech.engines import Engine, EspeakEngine, GttsEngine, build_engines  # noqa: E402
+from sonos_bridge.audio.speech.synthesizer import Synthesizer  # noqa: E402
 from tests.fakes.google_tts import running_google  # noqa: E402
 
 SHORT = "Dinner is ready"

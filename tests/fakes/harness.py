@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sonos_bridge.playback import PlaybackOptions
+from sonos_bridge.playback.method import PlaybackOptions
 from sonos_bridge.service import BridgeService
 from sonos_bridge.settings import SonosSettings
 from tests.fakes.speaker import RADIO_URI, FakeSpeaker

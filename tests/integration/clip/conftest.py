@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sonos_bridge.audio_server import AudioServer
-from sonos_bridge.clip.player import ClipOptions, ClipPlayer
-from sonos_bridge.tts.cache import Clip, ClipCache
+from sonos_bridge.audio.clip_cache import Clip, ClipCache
+from sonos_bridge.audio.server import AudioServer
+from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayer
 from tests.fakes.s2 import FakeS2Player, S2Profile
 from tests.fakes.speaker import FakeSonosSystem
 from tests.support.audio import write_mp3

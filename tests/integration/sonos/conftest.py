@@ -10,7 +10,7 @@ import pytest
 import soco.config
 from soco.core import soco_reset
 
-from sonos_bridge.playback import PlaybackOptions
+from sonos_bridge.playback.method import PlaybackOptions
 from sonos_bridge.service import BridgeService
 from tests.fakes.harness import FAST, bridge_settings, start_bridge, wait_subscribed
 from tests.fakes.speaker import FakeSonosSystem

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sonos_bridge.audio_server import is_clip_url
+from sonos_bridge.audio.server import is_clip_url
 from tests.fakes.harness import (
     LONG_TEXT,
     playing_a_clip,

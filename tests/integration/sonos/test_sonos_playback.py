@@ -7,8 +7,8 @@ import json
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from sonos_bridge.tts.cache import clip_key
-from sonos_bridge.tts.engines import EspeakEngine
+from sonos_bridge.audio.clip_cache import clip_key
+from sonos_bridge.audio.speech.engines import EspeakEngine
 from tests.fakes.harness import LONG_TEXT, request, results, wait_result
 from tests.fakes.speaker import RADIO_URI, FakeSonosSystem, QueueTrack
 from tests.integration.sonos.conftest import BridgeFactory

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sonos_bridge.tts.engines import EspeakEngine
+from sonos_bridge.audio.speech.engines import EspeakEngine
 from tests.fakes.google_tts import FakeGoogle, running_google
 from tests.fakes.harness import request, wait_result
 from tests.fakes.speaker import FakeSonosSystem

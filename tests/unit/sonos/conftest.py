@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sonos_bridge.tts.cache import ClipCache
+from sonos_bridge.audio.clip_cache import ClipCache
 from tests.fakes.google_tts import FakeGoogle, running_google
 
 

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from sonos_bridge.audio_server import (
+from sonos_bridge.audio.clip_cache import Clip, ClipCache
+from sonos_bridge.audio.server import (
     AudioServer,
     RangeNotSatisfiableError,
     local_address_towards,
     parse_range,
 )
-from sonos_bridge.tts.cache import Clip, ClipCache
 
 
 @pytest.fixture
