@@ -21,9 +21,11 @@ help:
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+# testkit/ (the fakes and test helpers) is its own distribution: importable from tests,
+# bench and the e2e without path edits, and never part of the services' wheel.
+$(VENV)/.installed: pyproject.toml testkit/pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[sonos,piper,idle,dev]'
+	$(BIN)/pip install --quiet -e '.[sonos,piper,idle,dev]' -e ./testkit
 	touch $@
 
 venv: $(VENV)/.installed

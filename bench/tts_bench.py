@@ -28,12 +28,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from sonos_bridge.tts.cache import ClipCache  # noqa: E402
-from sonos_bridge.tts.engines import Engine, EspeakEngine, GttsEngine, build_engines  # noqa: E402
-from sonos_bridge.tts.synthesizer import Synthesizer  # noqa: E402
-from tests.fakes.google_tts import running_google  # noqa: E402
+from sonos_bridge.tts.cache import ClipCache
+from sonos_bridge.tts.engines import Engine, EspeakEngine, GttsEngine, build_engines
+from sonos_bridge.tts.synthesizer import Synthesizer
+from testkit.fakes.google_tts import running_google
 
 SHORT = "Dinner is ready"
 LONG = (

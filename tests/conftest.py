@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.audio import write_mp3, write_wav
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
+from testkit.support.audio import write_mp3, write_wav
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
 
 
 @pytest.fixture(autouse=True)

@@ -632,7 +632,7 @@ speaker_ip() {
     esac
 }
 
-# fake <speaker> <control> [<json>]: a fake speaker's test control (tests/fakes/speaker.py):
+# fake <speaker> <control> [<json>]: a fake speaker's test control (testkit/fakes/speaker.py):
 # `state` prints its state as JSON; `radio`, `vanish` and `return` are POSTed.
 fake() {
     local ip

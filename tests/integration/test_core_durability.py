@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.integration.conftest import ServiceFactory
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
 
 READY = r"Ready: "
 

@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support.broker import MosquittoBroker
-from tests.support.service_process import ServiceProcess, service_env
+from testkit.support.broker import MosquittoBroker
+from testkit.support.service_process import ServiceProcess, service_env
 
 
 def health(state_dir: Path, interval: str) -> subprocess.CompletedProcess[str]:
@@ -35,7 +35,7 @@ def test_healthy_only_while_connected(broker: MosquittoBroker, tmp_path: Path) -
     state_dir = tmp_path / "state"
     assert health(state_dir, "0.2").returncode == 1  # never started
     service = ServiceProcess(
-        "tests.support.echo_service", service_env(broker, state_dir, HEALTH_INTERVAL="0.2")
+        "testkit.support.echo_service", service_env(broker, state_dir, HEALTH_INTERVAL="0.2")
     ).start()
     try:
         service.wait_for_log(r"Connected to")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from idle_reporter.settings import IdleSettings
-from tests.idle_fakes.compositors import (
+from testkit.idle_fakes.compositors import (
     Desktop,
     desktop_with_bus,
     missing_programs,
@@ -20,16 +20,16 @@ from tests.idle_fakes.compositors import (
     start_mutter,
     start_sway,
 )
-from tests.idle_fakes.dbus_daemon import DBusDaemon, dbus_daemon_available
-from tests.idle_fakes.reporter import (
+from testkit.idle_fakes.dbus_daemon import DBusDaemon, dbus_daemon_available
+from testkit.idle_fakes.reporter import (
     SESSION_VARIABLES,
     RunningReporter,
     fast_settings,
     start_reporter,
 )
-from tests.idle_fakes.xvfb import Xvfb, xvfb_available
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
+from testkit.idle_fakes.xvfb import Xvfb, xvfb_available
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
 
 ReporterFactory = Callable[..., RunningReporter]
 SettingsFactory = Callable[..., IdleSettings]

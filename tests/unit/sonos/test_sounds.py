@@ -21,8 +21,8 @@ from sonos_bridge.sounds.errors import (
 )
 from sonos_bridge.sounds.library import SoundLibrary
 from sonos_bridge.tts.cache import ClipCache
-from tests.support.audio import write_mp3
-from tests.support.sound_server import SoundServer
+from testkit.support.audio import write_mp3
+from testkit.support.sound_server import SoundServer
 
 LIMIT = 200_000
 

@@ -12,7 +12,7 @@ from sonos_bridge.errors import EngineError, SpeechError, UnknownLanguageError
 from sonos_bridge.tts.cache import ClipCache
 from sonos_bridge.tts.engines import EspeakEngine, GttsEngine
 from sonos_bridge.tts.synthesizer import Synthesizer
-from tests.fakes.google_tts import FakeGoogle
+from testkit.fakes.google_tts import FakeGoogle
 
 
 def cached_files(cache: ClipCache) -> list[str]:

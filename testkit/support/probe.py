@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from tests.support.broker import MosquittoBroker, password_for
+from testkit.support.broker import MosquittoBroker, password_for
 
 DEFAULT_TIMEOUT = 10.0
 

@@ -17,8 +17,8 @@ from Xlib import Xatom
 from Xlib import display as xdisplay
 from Xlib import error as xerror
 
-from tests.idle_fakes.compositors import NOBODY, as_nobody_command, launch
-from tests.idle_fakes.waits import eventually
+from testkit.idle_fakes.compositors import NOBODY, as_nobody_command, launch
+from testkit.idle_fakes.waits import eventually
 
 START_TIMEOUT = 10.0
 

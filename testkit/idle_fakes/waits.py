@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from idle_reporter.sources.base import IdleSource, Reading
-from tests.support.probe import Probe
+from testkit.support.probe import Probe
 
 
 def transitions(probe: Probe, topic: str) -> list[str]:

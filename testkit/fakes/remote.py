@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.speaker import SONOS_PORT
+from testkit.fakes.speaker import SONOS_PORT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,13 +63,13 @@ def start_fake_speakers(
     block_events: tuple[str, ...] = (),
     s2: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen[bytes], dict[str, RemoteSpeaker]]:
-    """`python -m tests.fakes.speaker` with these NAME -> IP speakers, once they answer.
+    """`python -m testkit.fakes.speaker` with these NAME -> IP speakers, once they answer.
 
     Speakers named in `two_writes` answer in two writes with Nagle on; those in
     `block_events` accept subscriptions but their events never arrive; those in `s2` also
     play audio clips (port 1443).
     """
-    command = [sys.executable, "-m", "tests.fakes.speaker", "--speed", str(speed)]
+    command = [sys.executable, "-m", "testkit.fakes.speaker", "--speed", str(speed)]
     for name, ip in speakers.items():
         command += ["--speaker", f"{name}={ip}"]
     for name in two_writes:
