@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-
 import paho.mqtt.client as mqtt
 
 from mqtt_service.acks import Receipt

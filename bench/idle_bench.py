@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from idle_reporter.sources.evdev import EV_KEY, EV_SYN, pack_event
 from testkit.idle_fakes.compositors import (
     Desktop,

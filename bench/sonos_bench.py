@@ -36,8 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from soco import SoCo
 from urllib3.connectionpool import HTTPConnectionPool
 
@@ -55,6 +53,8 @@ from testkit.fakes.speaker import RADIO_URI, SONOS_PORT, address_is_free
 from testkit.support.broker import MosquittoBroker, free_port
 from testkit.support.probe import Probe
 from testkit.support.service_process import service_env
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BURST = 100
 WARM_TEXT = "Dinner is ready"

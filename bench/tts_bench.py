@@ -27,18 +27,19 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from sonos_bridge.tts.cache import ClipCache
 from sonos_bridge.tts.engines import Engine, EspeakEngine, GttsEngine, build_engines
 from sonos_bridge.tts.synthesizer import Synthesizer
 from testkit.fakes.google_tts import running_google
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SHORT = "Dinner is ready"
 LONG = (
     "The washing machine has finished and the laundry is ready to be hung up, "
     "so please take it out before you go to bed."
 )
+
 TTS_TIMEOUT = 10.0
 DEADLINE = 1.5
 

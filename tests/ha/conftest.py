@@ -22,10 +22,10 @@ from soco.core import soco_reset
 from sonos_bridge.service import BridgeService
 from testkit.fakes.harness import bridge_settings, start_bridge, wait_subscribed
 from testkit.fakes.speaker import FakeSonosSystem, FakeSpeaker
-from tests.ha.home_assistant import STATESTREAM, HomeAssistant, state_topic
 from testkit.idle_fakes.reporter import RunningReporter, fast_settings, start_reporter
 from testkit.support.broker import MosquittoBroker
 from testkit.support.probe import Probe
+from tests.ha.home_assistant import STATESTREAM, HomeAssistant, state_topic
 
 # Speakers replay clips ten times faster than real time; loopback addresses from .150.
 SPEED = 0.1

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.integration.conftest import ServiceFactory
 from testkit.support.broker import MosquittoBroker
 from testkit.support.probe import Probe
+from tests.integration.conftest import ServiceFactory
 
 READY = r"Ready: "
 

@@ -11,8 +11,8 @@ import pytest
 
 from testkit.idle_fakes.desktop import FakeKde
 from testkit.idle_fakes.waits import wait_for_transitions
-from tests.integration.idle.conftest import ReporterFactory
 from testkit.support.probe import Probe
+from tests.integration.idle.conftest import ReporterFactory
 
 STATE = "idle/desk/state"
 LOCKED = "idle/desk/locked"

@@ -14,8 +14,8 @@ from testkit.idle_fakes.compositors import Desktop, desktop_with_bus, start_mutt
 from testkit.idle_fakes.desktop import FakeGnomeShell
 from testkit.idle_fakes.desktop_input import MutterInput
 from testkit.idle_fakes.waits import NextMessage, check_idle_then_input_wakes, eventually
-from tests.integration.idle.conftest import ReporterFactory
 from testkit.support.probe import Probe
+from tests.integration.idle.conftest import ReporterFactory
 
 STATE = "idle/desk/state"
 LOCKED = "idle/desk/locked"

@@ -10,8 +10,8 @@ import pytest
 
 from idle_reporter.sources.evdev import EV_KEY, EV_MSC, EV_REL, EV_SYN, EvdevSource, pack_event
 from testkit.idle_fakes.waits import eventually, transitions, wait_for_transitions
-from tests.integration.idle.conftest import ReporterFactory
 from testkit.support.probe import Probe
+from tests.integration.idle.conftest import ReporterFactory
 
 STATE = "idle/desk/state"
 

@@ -17,8 +17,8 @@ from testkit.idle_fakes.compositors import Desktop, desktop_with_bus, start_kwin
 from testkit.idle_fakes.desktop_input import KwinFakeInput
 from testkit.idle_fakes.inhibitor import check_video_keeps_the_desk_active
 from testkit.idle_fakes.waits import NextMessage, check_idle_then_input_wakes
-from tests.integration.idle.conftest import ReporterFactory
 from testkit.support.probe import Probe
+from tests.integration.idle.conftest import ReporterFactory
 
 STATE = "idle/desk/state"
 LOCKED = "idle/desk/locked"

@@ -12,8 +12,8 @@ from testkit.idle_fakes.dbus_daemon import DBusDaemon
 from testkit.idle_fakes.login1 import FakeLogind
 from testkit.idle_fakes.reporter import active_state_file
 from testkit.idle_fakes.waits import wait_for_transitions
-from tests.integration.idle.conftest import ProbeFactory, ReporterFactory
 from testkit.support.probe import Probe
+from tests.integration.idle.conftest import ProbeFactory, ReporterFactory
 
 STATE = "idle/desk/state"
 LOCKED = "idle/desk/locked"

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from testkit.idle_fakes.reporter import HOST, active_state_file
-from tests.integration.idle.conftest import ProbeFactory, ReporterFactory
 from testkit.support.broker import MosquittoBroker
 from testkit.support.probe import Probe
 from testkit.support.service_process import service_env
+from tests.integration.idle.conftest import ProbeFactory, ReporterFactory
 
 STATE = "idle/desk/state"
 STATUS = "idle/desk/status"

@@ -15,8 +15,8 @@ from testkit.idle_fakes.compositors import Desktop, start_sway
 from testkit.idle_fakes.desktop_input import wtype
 from testkit.idle_fakes.inhibitor import check_video_keeps_the_desk_active
 from testkit.idle_fakes.waits import NextMessage
-from tests.integration.idle.conftest import ReporterFactory
 from testkit.support.probe import Probe
+from tests.integration.idle.conftest import ReporterFactory
 
 STATE = "idle/desk/state"
 NO_POLLING = {"idle_poll_interval": 3600, "idle_report_interval": 3600}

@@ -6,8 +6,8 @@ from Xlib import display as xdisplay
 
 from idle_reporter.sources.x11 import X11Source
 from testkit.idle_fakes.xvfb import XScreensaver, Xvfb
-from tests.integration.idle.conftest import ReporterFactory, require_programs
 from testkit.support.probe import Probe
+from tests.integration.idle.conftest import ReporterFactory, require_programs
 
 STATE = "idle/desk/state"
 LOCKED = "idle/desk/locked"

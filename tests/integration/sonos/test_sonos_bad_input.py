@@ -10,9 +10,9 @@ import pytest
 from sonos_bridge import cli
 from testkit.fakes.harness import request, results, wait_result
 from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem
-from tests.integration.sonos.conftest import BridgeFactory
 from testkit.support.broker import MosquittoBroker, password_for
 from testkit.support.probe import Probe
+from tests.integration.sonos.conftest import BridgeFactory
 
 BAD_REQUESTS: list[tuple[str, bytes, str]] = [
     ("sonos/tts/Kitchen", b'{"text": "unterminated', "invalid JSON"),

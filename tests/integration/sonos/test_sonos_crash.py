@@ -20,10 +20,10 @@ from testkit.fakes.harness import (
 )
 from testkit.fakes.s2 import S2Profile
 from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem, QueueTrack
-from tests.integration.sonos.test_sonos_process import bridge_environment
 from testkit.support.broker import MosquittoBroker
 from testkit.support.probe import Probe
 from testkit.support.service_process import ServiceProcess
+from tests.integration.sonos.test_sonos_process import bridge_environment
 
 
 def test_killed_mid_announcement_the_group_is_restored_before_anything_new(

@@ -24,10 +24,10 @@ from testkit.fakes.harness import (
     wait_subscribed,
 )
 from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem, FakeSpeaker
-from tests.integration.sonos.test_sonos_process import bridge_environment
 from testkit.support.broker import MosquittoBroker
 from testkit.support.probe import Probe
 from testkit.support.service_process import ServiceProcess
+from tests.integration.sonos.test_sonos_process import bridge_environment
 
 SLOW = 200.0  # a one-second clip plays for minutes: it is still playing when the test acts
 FAST = 0.1

@@ -17,9 +17,9 @@ import pytest
 
 from testkit.fakes.harness import wait_result
 from testkit.fakes.speaker import FakeSonosSystem, FakeSpeaker
-from tests.integration.sonos.conftest import BridgeFactory
 from testkit.support.broker import MosquittoBroker
 from testkit.support.probe import Probe
+from tests.integration.sonos.conftest import BridgeFactory
 
 VERSION = metadata.version("mqtt-home-voice")
 

@@ -20,9 +20,9 @@ from sonos_bridge.audio_server import AudioServer
 from sonos_bridge.doctor import Finding, diagnose, loopback_problem
 from sonos_bridge.tts.cache import ClipCache
 from testkit.fakes.speaker import FakeSonosSystem, address_is_free, loopback_addresses
-from tests.integration.sonos.conftest import BridgeFactory
 from testkit.support.broker import MosquittoBroker, free_port
 from testkit.support.service_process import service_env
+from tests.integration.sonos.conftest import BridgeFactory
 
 ROOT = Path(__file__).resolve().parents[3]
 

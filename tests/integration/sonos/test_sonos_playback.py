@@ -11,9 +11,9 @@ from sonos_bridge.tts.cache import clip_key
 from sonos_bridge.tts.engines import EspeakEngine
 from testkit.fakes.harness import LONG_TEXT, request, results, wait_result
 from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem, QueueTrack
-from tests.integration.sonos.conftest import BridgeFactory
 from testkit.support.broker import MosquittoBroker
 from testkit.support.probe import Probe
+from tests.integration.sonos.conftest import BridgeFactory
 
 
 def test_announcement_at_its_volume_then_the_radio_again(

@@ -22,8 +22,8 @@ from testkit.fakes.harness import (
     wait_result,
 )
 from testkit.fakes.speaker import FakeSonosSystem
-from tests.integration.sonos.conftest import SPEED, BridgeFactory
 from testkit.support.probe import Probe
+from tests.integration.sonos.conftest import SPEED, BridgeFactory
 
 
 def play_threads() -> list[threading.Thread]:

@@ -7,8 +7,8 @@ from testkit.fakes.harness import request, wait_result
 from testkit.fakes.remote import start_fake_speakers
 from testkit.fakes.speaker import FakeSonosSystem, address_is_free
 from testkit.fakes.ssdp import SsdpResponder
-from tests.integration.sonos.conftest import BridgeFactory
 from testkit.support.probe import Probe
+from tests.integration.sonos.conftest import BridgeFactory
 
 
 def test_ssdp_discovery_on_loopback_finds_the_household(sonos: FakeSonosSystem) -> None:

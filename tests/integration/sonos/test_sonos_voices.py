@@ -12,8 +12,8 @@ from testkit.fakes.google_tts import FakeGoogle, running_google
 from testkit.fakes.harness import request, wait_result
 from testkit.fakes.speaker import FakeSonosSystem
 from testkit.idle_fakes.waits import eventually
-from tests.integration.sonos.conftest import BridgeFactory
 from testkit.support.probe import Probe
+from tests.integration.sonos.conftest import BridgeFactory
 
 JOE = "en_US-joe-medium"
 TTS_TIMEOUT = 60.0
