@@ -46,11 +46,11 @@ from testkit.idle_fakes.dbus_daemon import DBusDaemon
 from testkit.idle_fakes.desktop import FakeKde
 from testkit.idle_fakes.desktop_input import KwinFakeInput, MutterInput, wtype
 from testkit.idle_fakes.login1 import FakeLogind
-from testkit.idle_fakes.waits import NextMessage
 from testkit.idle_fakes.xvfb import Xvfb
 from testkit.support.broker import MosquittoBroker
 from testkit.support.probe import Probe
 from testkit.support.service_process import service_env
+from testkit.waits import NextMessage
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 POLL_INTERVAL = os.environ.get("BENCH_POLL_INTERVAL", "5")

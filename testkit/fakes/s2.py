@@ -45,6 +45,7 @@ from websockets.sync.server import Server, ServerConnection, serve
 from websockets.typing import Subprotocol
 
 from testkit.fakes.fetch import FetchRecord, fetch_and_decode
+from testkit.waits import wait_on
 
 logger = logging.getLogger(__name__)
 
@@ -220,9 +221,7 @@ class FakeS2Player:
     def wait_until(
         self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = ""
     ) -> None:
-        with self.lock:
-            if not self.lock.wait_for(predicate, timeout):
-                raise AssertionError(f"{self.name}: timed out waiting for {what or predicate}")
+        wait_on(self.lock, predicate, timeout, f"{self.name}: {what or predicate}")
 
     def commands_named(self, command: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         with self.lock:

@@ -22,7 +22,7 @@ from pywayland.protocol.xdg_shell import XdgWmBase
 from idle_reporter.settings import IdleSettings
 from idle_reporter.sources.wayland import CompositorConnection, WaylandSource
 from testkit.idle_fakes.compositors import Compositor, Desktop
-from testkit.idle_fakes.waits import eventually
+from testkit.waits import eventually
 
 SIZE = 64
 STRIDE = SIZE * 4

@@ -39,6 +39,7 @@ from testkit.fakes.upnp import (
     parse_call,
     response_envelope,
 )
+from testkit.waits import wait_on
 
 logger = logging.getLogger(__name__)
 
@@ -175,9 +176,7 @@ class FakeSpeaker:
     def wait_until(
         self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = ""
     ) -> None:
-        with self.lock:
-            if not self.lock.wait_for(predicate, timeout):
-                raise AssertionError(f"{self.name}: timed out waiting for {what or predicate}")
+        wait_on(self.lock, predicate, timeout, f"{self.name}: {what or predicate}")
 
     def calls(self, action: str) -> list[ActionRecord]:
         with self.lock:

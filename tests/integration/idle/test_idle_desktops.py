@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from testkit.idle_fakes.desktop import FakeKde
-from testkit.idle_fakes.waits import wait_for_transitions
 from testkit.support.probe import Probe
+from testkit.waits import wait_for_transitions
 from tests.integration.idle.conftest import ReporterFactory
 
 STATE = "idle/desk/state"

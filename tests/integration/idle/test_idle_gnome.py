@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from idle_reporter.sources.gnome import GnomeSource
+from testkit.idle_fakes.checks import check_idle_then_input_wakes
 from testkit.idle_fakes.compositors import Desktop, desktop_with_bus, start_mutter
 from testkit.idle_fakes.desktop import FakeGnomeShell
 from testkit.idle_fakes.desktop_input import MutterInput
-from testkit.idle_fakes.waits import NextMessage, check_idle_then_input_wakes, eventually
 from testkit.support.probe import Probe
+from testkit.waits import NextMessage, eventually
 from tests.integration.idle.conftest import ReporterFactory
 
 STATE = "idle/desk/state"

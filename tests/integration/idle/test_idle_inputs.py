@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from idle_reporter.sources.evdev import EV_KEY, EV_MSC, EV_REL, EV_SYN, EvdevSource, pack_event
-from testkit.idle_fakes.waits import eventually, transitions, wait_for_transitions
 from testkit.support.probe import Probe
+from testkit.waits import eventually, transitions, wait_for_transitions
 from tests.integration.idle.conftest import ReporterFactory
 
 STATE = "idle/desk/state"

@@ -13,11 +13,12 @@ from idle_reporter.dbus import Bus
 from idle_reporter.settings import IdleSettings
 from idle_reporter.sources.auto import select_source
 from idle_reporter.sources.wayland import EXT_IDLE, KDE_IDLE, WaylandSource
+from testkit.idle_fakes.checks import check_idle_then_input_wakes
 from testkit.idle_fakes.compositors import Desktop, desktop_with_bus, start_kwin
 from testkit.idle_fakes.desktop_input import KwinFakeInput
 from testkit.idle_fakes.inhibitor import check_video_keeps_the_desk_active
-from testkit.idle_fakes.waits import NextMessage, check_idle_then_input_wakes
 from testkit.support.probe import Probe
+from testkit.waits import NextMessage
 from tests.integration.idle.conftest import ReporterFactory
 
 STATE = "idle/desk/state"

@@ -11,8 +11,8 @@ import pytest
 from testkit.idle_fakes.dbus_daemon import DBusDaemon
 from testkit.idle_fakes.login1 import FakeLogind
 from testkit.idle_fakes.reporter import active_state_file
-from testkit.idle_fakes.waits import wait_for_transitions
 from testkit.support.probe import Probe
+from testkit.waits import wait_for_transitions
 from tests.integration.idle.conftest import ProbeFactory, ReporterFactory
 
 STATE = "idle/desk/state"

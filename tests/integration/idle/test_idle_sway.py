@@ -14,8 +14,8 @@ from idle_reporter.sources.wayland import KDE_IDLE
 from testkit.idle_fakes.compositors import Desktop, start_sway
 from testkit.idle_fakes.desktop_input import wtype
 from testkit.idle_fakes.inhibitor import check_video_keeps_the_desk_active
-from testkit.idle_fakes.waits import NextMessage
 from testkit.support.probe import Probe
+from testkit.waits import NextMessage
 from tests.integration.idle.conftest import ReporterFactory
 
 STATE = "idle/desk/state"

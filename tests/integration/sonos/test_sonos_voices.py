@@ -11,8 +11,8 @@ from sonos_bridge.tts.engines import EspeakEngine
 from testkit.fakes.google_tts import FakeGoogle, running_google
 from testkit.fakes.harness import request, wait_result
 from testkit.fakes.speaker import FakeSonosSystem
-from testkit.idle_fakes.waits import eventually
 from testkit.support.probe import Probe
+from testkit.waits import eventually
 from tests.integration.sonos.conftest import BridgeFactory
 
 JOE = "en_US-joe-medium"

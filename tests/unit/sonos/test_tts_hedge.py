@@ -17,7 +17,7 @@ from sonos_bridge.tts.cache import Clip, ClipCache, clip_key
 from sonos_bridge.tts.engines import Engine, EspeakEngine, GttsEngine
 from sonos_bridge.tts.synthesizer import Synthesizer
 from testkit.fakes.google_tts import FakeGoogle
-from testkit.idle_fakes.waits import eventually
+from testkit.waits import eventually
 
 HANG_TIMEOUT = 60.0
 
