@@ -15,7 +15,7 @@ decoded reports ERROR.
 
 `S2Profile` turns it into the speakers the bridge must handle: no AUDIO_CLIP capability,
 a model name (Play:1), a globalError on load, an ERROR after load, a stereo pair (a
-player with two devices). A `FakeSpeaker` (testkit/fakes/speaker.py) owns one when it is
+player with two devices). A `FakeSpeaker` (testkit/fakes/speaker/) owns one when it is
 made with a profile; an S1 speaker is one without.
 
 Threads: websockets runs one thread per connection (the handler below); each loaded clip

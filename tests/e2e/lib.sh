@@ -253,7 +253,7 @@ bench_cleanup() {
 
 die() { say "$*"; exit 1; }
 
-# Fake Sonos speakers (testkit/fakes/speaker.py) on the host's loopback addresses: the
+# Fake Sonos speakers (testkit/fakes/speaker/) on the host's loopback addresses: the
 # bridge (host network) reaches them, and they fetch the clips from its audio server like
 # real players. Kitchen and Office (in SONOS_HOSTS), and Den ($E2E_CLIP_SPEAKER, S2: audio
 # clips on port 1443, found through the others); log in $E2E_WORK/speakers.log; sets
