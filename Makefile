@@ -54,7 +54,7 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# .env.example, the README's settings tables and the services' Compose environment, from
+# .env.example, the settings tables of docs/configuration.md and the services' Compose environment, from
 # the settings' descriptions (tests/unit/test_config_docs.py fails until this has run).
 docs: venv
 	$(BIN)/python -m scripts.config_docs

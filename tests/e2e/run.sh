@@ -492,7 +492,7 @@ cleanup_own_broker() {
 }
 
 # A Mosquitto of the user's own, in a container: its own password file with the two users
-# README.md says to add (and an admin), and the ACL blocks it says to copy.
+# docs/configuration.md says to add (and an admin), and the ACL blocks it says to copy.
 start_own_broker() {
     OWN_SONOS_PW="own-sonos-$RANDOM$RANDOM"
     OWN_IDLE_PW="own-idle-$RANDOM$RANDOM"
