@@ -722,6 +722,13 @@ plays_of() {
     fake "$1" state | "$(e2e_python)" -c 'import json, sys; print(len(json.load(sys.stdin)["plays"]))'
 }
 
+# expect_plays <speaker> <plays before> <n>: 0 when the speaker played exactly n clips since.
+expect_plays() {
+    local played
+    played=$(plays_of "$1") || return 1
+    ((played - $2 == $3)) || { echo "$1 played $((played - $2)) clips, not $3" >&2; return 1; }
+}
+
 # About 21 s of speech, 4.2 s on the fake speakers (E2E_SPEAKER_SPEED 0.2): long enough to
 # act while it plays.
 LONG_TEXT=$(printf 'This announcement is long enough to keep the speaker busy for a while. %.0s' {1..6})
@@ -757,12 +764,10 @@ check_bridge_sigkill_mid_announcement() {
     wait_results 90 "${ids[@]}" || return 1
     twice=$(answers_per_id "${ids[@]}")
     [[ -z "$twice" ]] || { echo "answered more than once: $twice" >&2; return 1; }
-    # The long one, cut by the kill, again in full, then the one behind it.
-    (($(plays_of Kitchen) == plays + 3)) ||
-        { echo "Kitchen played $(($(plays_of Kitchen) - plays)) clips, not 3" >&2; return 1; }
-    # Office's request was resent by the broker after the restart: answered, not replayed.
-    (($(plays_of Office) == office_plays + 1)) ||
-        { echo "Office played $(($(plays_of Office) - office_plays)) clips, not 1" >&2; return 1; }
+    # The long one, cut by the kill, again in full, then the one behind it; Office's request,
+    # resent by the broker after the restart, answered but not played again.
+    expect_plays Kitchen "$plays" 3 || return 1
+    expect_plays Office "$office_plays" 1 || return 1
     wait_fake 30 Kitchen "$MUSIC_BACK" || return 1
     echo "the restart policy restarted the bridge; ${#ids[@]} of ${#ids[@]} played once," \
         "the interrupted one again in full, Office's once; Kitchen back on its radio at" \
@@ -830,10 +835,8 @@ check_speaker_vanishes_mid_announcement() {
     twice=$(answers_per_id "${ids[@]}")
     [[ -z "$twice" ]] || { echo "not answered exactly once: $twice" >&2; return 1; }
     # Kitchen: the lost one (fetched before it vanished) and the one once back; Office: two.
-    (($(plays_of Kitchen) == plays + 2)) ||
-        { echo "Kitchen played $(($(plays_of Kitchen) - plays)) clips, not 2" >&2; return 1; }
-    (($(plays_of Office) == office_plays + 2)) ||
-        { echo "Office played $(($(plays_of Office) - office_plays)) clips, not 2" >&2; return 1; }
+    expect_plays Kitchen "$plays" 2 || return 1
+    expect_plays Office "$office_plays" 2 || return 1
     echo "$away; played once back, its radio restored; $(elapsed "$started") s"
 }
 
