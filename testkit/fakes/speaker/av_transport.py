@@ -13,16 +13,8 @@ import time
 from typing import TYPE_CHECKING
 
 from testkit.fakes.fetch import fetch_and_decode
-from testkit.fakes.speaker.state import (
-    Action,
-    PlayRecord,
-    TransportState,
-    format_time,
-    parse_time,
-)
-from testkit.fakes.upnp import (
-    SoapFaultError,
-)
+from testkit.fakes.speaker.state import Action, PlayRecord, TransportState, format_time, parse_time
+from testkit.fakes.upnp import SoapFaultError
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,7 @@ import threading
 from types import FrameType
 
 from testkit.fakes.s2 import S2Profile
-from testkit.fakes.speaker.state import (
-    SONOS_PORT,
-)
+from testkit.fakes.speaker.state import SONOS_PORT
 from testkit.fakes.speaker.system import FakeSonosSystem
 
 logger = logging.getLogger(__name__)

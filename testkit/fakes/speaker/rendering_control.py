@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from testkit.fakes.speaker.state import (
-    Action,
-)
-from testkit.fakes.upnp import (
-    SoapFaultError,
-)
+from testkit.fakes.speaker.state import Action
+from testkit.fakes.upnp import SoapFaultError
 
 if TYPE_CHECKING:
     from testkit.fakes.speaker.device import FakeSpeaker

@@ -14,9 +14,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from testkit.fakes.speaker.state import (
-    SONOS_PORT,
-)
+from testkit.fakes.speaker.state import SONOS_PORT
 
 logger = logging.getLogger(__name__)
 

@@ -5,13 +5,8 @@ control paths, and the handler of every action (from the service modules).
 from __future__ import annotations
 
 from testkit.fakes.speaker import av_transport, rendering_control, topology
-from testkit.fakes.speaker.state import (
-    Action,
-)
-from testkit.fakes.upnp import (
-    ActionSpec,
-    scpd,
-)
+from testkit.fakes.speaker.state import Action
+from testkit.fakes.upnp import ActionSpec, scpd
 
 _IN = "InstanceID"
 SERVICES: dict[str, list[ActionSpec]] = {

@@ -11,9 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from testkit.fakes.upnp import (
-    SoapFaultError,
-)
+from testkit.fakes.upnp import SoapFaultError
 
 if TYPE_CHECKING:
     from testkit.fakes.speaker.device import FakeSpeaker

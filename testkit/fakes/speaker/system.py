@@ -10,9 +10,7 @@ from pathlib import Path
 from testkit.fakes.s2 import S2_PORT, Certificate, S2Profile, make_certificate
 from testkit.fakes.speaker.device import FakeSpeaker
 from testkit.fakes.speaker.server import address_is_free, loopback_addresses
-from testkit.fakes.speaker.state import (
-    SONOS_PORT,
-)
+from testkit.fakes.speaker.state import SONOS_PORT
 from testkit.fakes.speaker.topology import FakeHousehold
 
 

@@ -12,11 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
 
-from testkit.fakes.speaker.state import (
-    SONOS_PORT,
-    Action,
-    TransportState,
-)
+from testkit.fakes.speaker.state import SONOS_PORT, Action, TransportState
 
 if TYPE_CHECKING:
     from testkit.fakes.speaker.device import FakeSpeaker
