@@ -151,11 +151,18 @@ pub_retry() {
 # so results published while this subscriber reconnects are queued for it, not lost. It
 # also receives the fences (below) on its own topic, in the same file.
 FENCE_TOPIC="reply/e2e-fence"
+# The subscriber runs in the background of the loop so that stopping the loop (teardown's
+# TERM) stops it too: an orphaned subscriber would live on with the run's file descriptors,
+# among them the lock of `flock /tmp/e2e.lock make e2e`, and block every later run.
 start_results_collector() {
     (
+        subscriber=""
+        trap '[[ -n "$subscriber" ]] && kill "$subscriber" 2>/dev/null; exit 0' TERM
         while :; do
             sub -c -i "e2e-results-$E2E_PROJECT" -q 1 -t 'sonos/result' -t "$FENCE_TOPIC" \
-                >>"$E2E_WORK/results.jsonl" 2>>"$E2E_WORK/results.err"
+                >>"$E2E_WORK/results.jsonl" 2>>"$E2E_WORK/results.err" &
+            subscriber=$!
+            wait "$subscriber"
             sleep 0.5  # before reconnecting, while the broker restarts
         done
     ) &
