@@ -159,7 +159,9 @@ start_results_collector() {
         subscriber=""
         trap '[[ -n "$subscriber" ]] && kill "$subscriber" 2>/dev/null; exit 0' TERM
         while :; do
-            sub -c -i "e2e-results-$E2E_PROJECT" -q 1 -t 'sonos/result' -t "$FENCE_TOPIC" \
+            # mosquitto_sub itself (not through `sub`, whose subshell would be what `$!` names).
+            mosquitto_sub -h 127.0.0.1 -p "$E2E_MQTT_PORT" -u homeassistant -P "$E2E_HA_PW" \
+                -c -i "e2e-results-$E2E_PROJECT" -q 1 -t 'sonos/result' -t "$FENCE_TOPIC" \
                 >>"$E2E_WORK/results.jsonl" 2>>"$E2E_WORK/results.err" &
             subscriber=$!
             wait "$subscriber"
