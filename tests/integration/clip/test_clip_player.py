@@ -21,8 +21,8 @@ from sonos_bridge.playback.clip.errors import (
 )
 from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayed, ClipPlayer, ClipRequest
 from sonos_bridge.playback.clip.protocol import Priority
-from tests.fakes.s2 import DEFAULT_CAPABILITIES, FakeS2Player, S2Profile
-from tests.fakes.speaker import FakeSonosSystem
+from testkit.fakes.s2 import DEFAULT_CAPABILITIES, FakeS2Player, S2Profile
+from testkit.fakes.speaker import FakeSonosSystem
 from tests.integration.clip.conftest import AudioFiles, PlayerFactory
 
 

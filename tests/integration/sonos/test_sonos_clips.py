@@ -18,13 +18,13 @@ import pytest
 from sonos_bridge.ha_discovery import COMMAND_TEMPLATE
 from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayer, ClipRequest
 from sonos_bridge.playback.clip.protocol import Priority
-from tests.fakes.harness import LONG_TEXT, radio_back, request, results, wait_result
-from tests.fakes.s2 import S2Profile
-from tests.fakes.speaker import RADIO_URI, FakeSonosSystem, FakeSpeaker
+from testkit.fakes.harness import LONG_TEXT, radio_back, request, results, wait_result
+from testkit.fakes.s2 import S2Profile
+from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem, FakeSpeaker
+from testkit.support.broker import free_port
+from testkit.support.probe import Probe
+from testkit.support.sound_server import SoundServer
 from tests.integration.sonos.conftest import BridgeFactory
-from tests.support.broker import free_port
-from tests.support.probe import Probe
-from tests.support.sound_server import SoundServer
 
 SPOTIFY_URI = "x-sonos-vli:RINCON_FAKE01400:1,spotify:e934941535d7b182815bf684f5a2fc17"
 # What would change the music, the group or the levels: never sent in clip mode.

@@ -19,10 +19,10 @@ import pytest
 from sonos_bridge.audio.clip_cache import ClipCache
 from sonos_bridge.audio.server import AudioServer
 from sonos_bridge.doctor import Finding, diagnose, loopback_problem
-from tests.fakes.speaker import FakeSonosSystem, address_is_free, loopback_addresses
+from testkit.fakes.speaker import FakeSonosSystem, address_is_free, loopback_addresses
+from testkit.support.broker import MosquittoBroker, free_port
+from testkit.support.service_process import service_env
 from tests.integration.sonos.conftest import BridgeFactory
-from tests.support.broker import MosquittoBroker, free_port
-from tests.support.service_process import service_env
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sonos_bridge.audio.clip_cache import ClipCache
-from tests.fakes.google_tts import FakeGoogle, running_google
+from testkit.fakes.google_tts import FakeGoogle, running_google
 
 
 @pytest.fixture(scope="session")

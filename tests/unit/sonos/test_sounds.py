@@ -21,8 +21,8 @@ from sonos_bridge.audio.sounds.errors import (
     UnknownSoundError,
 )
 from sonos_bridge.audio.sounds.library import SoundLibrary
-from tests.support.audio import write_mp3
-from tests.support.sound_server import SoundServer
+from testkit.support.audio import write_mp3
+from testkit.support.sound_server import SoundServer
 
 LIMIT = 200_000
 

@@ -12,7 +12,7 @@ from sonos_bridge.audio.info import mp3_duration
 from sonos_bridge.audio.speech.engines import EspeakEngine, GttsEngine
 from sonos_bridge.audio.speech.synthesizer import Synthesizer
 from sonos_bridge.errors import EngineError, SpeechError, UnknownLanguageError
-from tests.fakes.google_tts import FakeGoogle
+from testkit.fakes.google_tts import FakeGoogle
 
 
 def cached_files(cache: ClipCache) -> list[str]:

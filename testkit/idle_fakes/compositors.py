@@ -27,8 +27,8 @@ from typing import Any
 
 from idle_reporter.dbus import Bus
 from idle_reporter.errors import SourceUnavailableError
-from tests.idle_fakes.dbus_daemon import DBusDaemon
-from tests.idle_fakes.waits import eventually
+from testkit.idle_fakes.dbus_daemon import DBusDaemon
+from testkit.waits import eventually
 
 START_TIMEOUT = 20.0
 NOBODY = 65534

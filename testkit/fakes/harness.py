@@ -9,9 +9,9 @@ from typing import Any
 from sonos_bridge.playback.method import PlaybackOptions
 from sonos_bridge.service import BridgeService
 from sonos_bridge.settings import SonosSettings
-from tests.fakes.speaker import RADIO_URI, FakeSpeaker
-from tests.support.broker import MosquittoBroker, free_port, password_for
-from tests.support.probe import Probe
+from testkit.fakes.speaker import RADIO_URI, FakeSpeaker
+from testkit.support.broker import MosquittoBroker, free_port, password_for
+from testkit.support.probe import Probe
 
 # Real speakers are polled every 250 ms; the fakes play 10x faster, so poll faster too.
 FAST = PlaybackOptions(

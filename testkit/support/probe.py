@@ -16,7 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from tests.support.broker import MosquittoBroker, password_for
+from testkit.support.broker import MosquittoBroker, password_for
+from testkit.waits import wait_on
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -32,10 +33,6 @@ class Received:
     @property
     def text(self) -> str:
         return self.payload.decode("utf-8")
-
-
-class ProbeTimeoutError(AssertionError):
-    """What a test waited for did not arrive."""
 
 
 class Probe:
@@ -103,10 +100,7 @@ class Probe:
     def wait_until(
         self, predicate: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT, what: str = ""
     ) -> None:
-        with self._condition:
-            if not self._condition.wait_for(predicate, timeout):
-                waited_for = what or predicate
-                raise ProbeTimeoutError(f"timed out after {timeout} s waiting for {waited_for}")
+        wait_on(self._condition, predicate, timeout, what)
 
     def connect_result(self, timeout: float = DEFAULT_TIMEOUT) -> ReasonCode:
         self.wait_until(lambda: self._connect_result is not None, timeout, "CONNACK")

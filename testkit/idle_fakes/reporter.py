@@ -9,7 +9,7 @@ from typing import Any
 from idle_reporter.service import IdleReporter
 from idle_reporter.settings import IdleSettings
 from mqtt_service.connection import MqttConnection
-from tests.support.broker import MosquittoBroker, password_for
+from testkit.support.broker import MosquittoBroker, password_for
 
 HOST = "desk"
 # Variables of the machine running the tests that must not leak into a reporter.

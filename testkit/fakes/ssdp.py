@@ -11,7 +11,7 @@ import logging
 import socket
 import threading
 
-from tests.fakes.speaker import SONOS_PORT, FakeSpeaker
+from testkit.fakes.speaker import SONOS_PORT, FakeSpeaker
 
 logger = logging.getLogger(__name__)
 

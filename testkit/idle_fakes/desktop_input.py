@@ -21,7 +21,7 @@ from pywayland.client.display import Display
 from pywayland.scanner.protocol import Protocol
 
 from idle_reporter.dbus import Bus
-from tests.idle_fakes.compositors import Compositor
+from testkit.idle_fakes.compositors import Compositor
 
 REMOTE_DESKTOP = "org.gnome.Mutter.RemoteDesktop"
 REMOTE_DESKTOP_PATH = "/org/gnome/Mutter/RemoteDesktop"

@@ -13,9 +13,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from testkit.waits import WaitTimeoutError, eventually
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_CONF = PROJECT_ROOT / "mosquitto" / "config" / "mosquitto.conf"
@@ -99,19 +100,23 @@ class MosquittoBroker:
             env=env,
         )
         stdout.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BrokerError(
-                    f"mosquitto exited with {self.process.returncode}: {self.output()}"
-                )
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((self.host, self.port), 0.2),
-            ):
-                return
-            time.sleep(0.02)
-        raise BrokerError(f"mosquitto did not listen within {START_TIMEOUT} s: {self.output()}")
+        try:
+            eventually(self._listening, "mosquitto to listen", START_TIMEOUT, every=0.02)
+        except WaitTimeoutError:
+            raise BrokerError(
+                f"mosquitto did not listen within {START_TIMEOUT} s: {self.output()}"
+            ) from None
+
+    def _listening(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise BrokerError(f"mosquitto exited with {self.process.returncode}: {self.output()}")
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection((self.host, self.port), 0.2),
+        ):
+            return True
+        return False
 
     def stop(self) -> None:
         """Stop like `docker stop` does: SIGTERM, so the broker saves its persistence."""

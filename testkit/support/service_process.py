@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from mqtt_service.config import MqttSettings
 from mqtt_service.connection import MqttConnection
-from tests.support.broker import PROJECT_ROOT, MosquittoBroker, password_for
+from testkit.support.broker import PROJECT_ROOT, MosquittoBroker, password_for
 
 DEFAULT_TIMEOUT = 15.0
 _SERVICE_PREFIXES = (

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tests.support.audio import write_mp3, write_wav
+from testkit.support.audio import write_mp3, write_wav
 
 
 class SoundServer(ThreadingHTTPServer):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.speaker import SONOS_PORT
+from testkit.fakes.speaker import SONOS_PORT
+from testkit.waits import eventually
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,18 +40,19 @@ class RemoteSpeaker:
         timeout: float = 30.0,
         every: float = 0.02,
     ) -> dict[str, Any]:
-        """Poll the other process (it has no way to notify us)."""
-        deadline = time.monotonic() + timeout
-        while True:
+        """Poll the other process (it has no way to notify us); returns the state that met
+        `predicate`."""
+        last: list[dict[str, Any]] = []
+
+        def met() -> bool:
             try:
-                state = self.state()
-                if predicate(state):
-                    return state
+                last[:] = [self.state()]
             except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"fake speaker {self.ip}: condition not met in {timeout} s")
-            time.sleep(every)
+                return False
+            return predicate(last[0])
+
+        eventually(met, f"fake speaker {self.ip}: {predicate}", timeout, every)
+        return last[0]
 
 
 def start_fake_speakers(
@@ -63,13 +64,13 @@ def start_fake_speakers(
     block_events: tuple[str, ...] = (),
     s2: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen[bytes], dict[str, RemoteSpeaker]]:
-    """`python -m tests.fakes.speaker` with these NAME -> IP speakers, once they answer.
+    """`python -m testkit.fakes.speaker` with these NAME -> IP speakers, once they answer.
 
     Speakers named in `two_writes` answer in two writes with Nagle on; those in
     `block_events` accept subscriptions but their events never arrive; those in `s2` also
     play audio clips (port 1443).
     """
-    command = [sys.executable, "-m", "tests.fakes.speaker", "--speed", str(speed)]
+    command = [sys.executable, "-m", "testkit.fakes.speaker", "--speed", str(speed)]
     for name, ip in speakers.items():
         command += ["--speaker", f"{name}={ip}"]
     for name in two_writes:

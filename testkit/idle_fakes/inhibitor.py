@@ -21,8 +21,8 @@ from pywayland.protocol.xdg_shell import XdgWmBase
 
 from idle_reporter.settings import IdleSettings
 from idle_reporter.sources.wayland import CompositorConnection, WaylandSource
-from tests.idle_fakes.compositors import Compositor, Desktop
-from tests.idle_fakes.waits import eventually
+from testkit.idle_fakes.compositors import Compositor, Desktop
+from testkit.waits import eventually
 
 SIZE = 64
 STRIDE = SIZE * 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.idle_fakes.service import FakeService
+from testkit.idle_fakes.service import FakeService
 
 GNOME_SM = "org.gnome.SessionManager"
 GNOME_SM_PATH = "/org/gnome/SessionManager"

@@ -15,7 +15,7 @@ decoded reports ERROR.
 
 `S2Profile` turns it into the speakers the bridge must handle: no AUDIO_CLIP capability,
 a model name (Play:1), a globalError on load, an ERROR after load, a stereo pair (a
-player with two devices). A `FakeSpeaker` (tests/fakes/speaker.py) owns one when it is
+player with two devices). A `FakeSpeaker` (testkit/fakes/speaker/) owns one when it is
 made with a profile; an S1 speaker is one without.
 
 Threads: websockets runs one thread per connection (the handler below); each loaded clip
@@ -44,7 +44,8 @@ from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 from websockets.typing import Subprotocol
 
-from tests.fakes.fetch import FetchRecord, fetch_and_decode
+from testkit.fakes.fetch import FetchRecord, fetch_and_decode
+from testkit.waits import wait_on
 
 logger = logging.getLogger(__name__)
 
@@ -220,9 +221,7 @@ class FakeS2Player:
     def wait_until(
         self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = ""
     ) -> None:
-        with self.lock:
-            if not self.lock.wait_for(predicate, timeout):
-                raise AssertionError(f"{self.name}: timed out waiting for {what or predicate}")
+        wait_on(self.lock, predicate, timeout, f"{self.name}: {what or predicate}")
 
     def commands_named(self, command: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         with self.lock:

@@ -17,8 +17,8 @@ from Xlib import Xatom
 from Xlib import display as xdisplay
 from Xlib import error as xerror
 
-from tests.idle_fakes.compositors import NOBODY, as_nobody_command, launch
-from tests.idle_fakes.waits import eventually
+from testkit.idle_fakes.compositors import NOBODY, as_nobody_command, launch
+from testkit.waits import WaitTimeoutError, eventually
 
 START_TIMEOUT = 10.0
 
@@ -84,16 +84,19 @@ class Xvfb:
 
     def _wait_until_it_accepts_clients(self) -> None:
         """Xvfb may announce its number a moment before it accepts connections."""
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
+
+        def accepts() -> bool:
             try:
                 xdisplay.Display(self.display).close()
-                return
             except (xerror.DisplayError, xerror.ConnectionClosedError, OSError):
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise XvfbError(f"Xvfb on {self.display} refuses connections") from None
-                time.sleep(0.02)
+                return False
+            return True
+
+        try:
+            eventually(accepts, f"Xvfb on {self.display}", START_TIMEOUT, every=0.02)
+        except WaitTimeoutError:
+            self.stop()
+            raise XvfbError(f"Xvfb on {self.display} refuses connections") from None
 
     def run(self, *command: str) -> str:
         """Run an X client (xdotool, xdpyinfo) against this display."""
