@@ -30,10 +30,11 @@ ACL_SOURCE=${MOSQUITTO_ACL_SOURCE:-$(dirname "$CONFIG")/acl}
 ACL=${MOSQUITTO_ACL:-$DATA_DIR/acl}
 PASSWD=${MOSQUITTO_PASSWD:-$DATA_DIR/passwd}
 SERVICES_PASSWD="$DATA_DIR/passwd.services"
+PLAIN_PORT=${MOSQUITTO_PLAIN_PORT:-1883}
 CLIENTS="$DATA_DIR/clients"
 SCRIPTS=$(dirname "$0")
 # Users and topic trees of the stack itself: no client may take their names.
-RESERVED="sonos_bridge idle_reporter homeassistant healthcheck sonos idle reply"
+RESERVED="sonos_bridge idle_reporter homeassistant healthcheck reload-check sonos idle reply"
 
 fail() {
     echo "$*" >&2
@@ -117,10 +118,16 @@ topic readwrite homeassistant/#
 EOF
 }
 
-# Rebuild the broker's passwd and acl from the stack's users and the clients'.
+# Rebuild the broker's passwd and acl from the stack's users and the clients'. The user
+# reload-check (no rights at all) gets a new password each time: once the broker accepts
+# it, it has read these files (see reload).
 apply() {
     mkdir -p "$CLIENTS"
-    cat "$SERVICES_PASSWD" "$CLIENTS"/*.passwd >"$PASSWD.tmp" 2>/dev/null || true
+    random_password >"$CLIENTS/.reload-check"
+    printf 'reload-check:%s\n' "$(cat "$CLIENTS/.reload-check")" >"$CLIENTS/.reload-check.passwd"
+    mosquitto_passwd -U "$CLIENTS/.reload-check.passwd" >/dev/null
+    cat "$SERVICES_PASSWD" "$CLIENTS"/*.passwd "$CLIENTS/.reload-check.passwd" >"$PASSWD.tmp" \
+        2>/dev/null || true
     {
         cat "$ACL_SOURCE"
         for file in "$CLIENTS"/*.acl; do
@@ -134,7 +141,21 @@ apply() {
     mv "$ACL.tmp" "$ACL"
 }
 
-reload() { kill -HUP "$(broker_pid)"; }
+# SIGHUP, then wait until the broker has applied the new files: Mosquitto reloads the
+# password file, the ACL and the TLS certificate together and closes the connections of
+# removed users in the same step, so when reload-check's new password is accepted (over
+# the plain listener, which always listens on the container's loopback), all of it is done.
+reload() {
+    kill -HUP "$(broker_pid)"
+    check=$(cat "$CLIENTS/.reload-check")
+    tries=0
+    until mosquitto_pub -h 127.0.0.1 -p "$PLAIN_PORT" -u reload-check -P "$check" \
+        -t reload-check -n -q 0 2>/dev/null; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 100 ] || fail "the broker did not reload its users within 10 s; see its log"
+        sleep 0.1
+    done
+}
 
 random_password() { tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32; }
 
