@@ -11,11 +11,13 @@ TEXT ?= Hello from the home voice stack
 CREDENTIALS := /mosquitto/credentials
 
 .PHONY: help venv system-packages compose-v2 test test-ha lint format docs bench bench-stack e2e \
-	up down logs say ps ha-password new-passwords doctor
+	up down logs say ps ha-password new-passwords doctor \
+	add-desktop remove-desktop list-desktops add-client remove-client
 
 help:
 	@echo "make up | down | logs | ps | say TEXT='...' [SPEAKER=Kitchen]"
 	@echo "make ha-password | new-passwords | doctor"
+	@echo "make add-desktop NAME=<host> | remove-desktop NAME= | list-desktops | add-client NAME="
 	@echo "make test | test-ha | lint | docs | bench | bench-stack | e2e"
 
 $(BIN)/activate:
@@ -105,3 +107,12 @@ new-passwords:
 # Can the bridge reach the speakers on port 1400, and they its clip server?
 doctor:
 	$(COMPOSE) exec sonos_bridge sonos-bridge doctor
+
+# Desktops and other household clients of the running broker, one user each, TLS on
+# MQTT_TLS_PORT (docs/securing-the-lan.md). add-desktop writes desktops/<host>/: the
+# desktop's idle-reporter.env and the broker's ca.crt.
+add-desktop remove-desktop add-client remove-client:
+	@COMPOSE="$(COMPOSE)" bash scripts/desktops.sh $@ "$(NAME)"
+
+list-desktops:
+	@COMPOSE="$(COMPOSE)" bash scripts/desktops.sh $@

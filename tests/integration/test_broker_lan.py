@@ -120,14 +120,13 @@ def test_a_desktop_writes_only_its_own_topics_and_discovery(
 
 
 def test_a_desktop_reads_only_its_command_and_home_assistants_birth(
-    broker: MosquittoBroker,
     clients: ClientsScript,
     desktops: dict[str, str],
     tls_probes: list[Probe],
     probe: Probe,
     probe_factory: object,
 ) -> None:
-    desktop = desktop_probe(broker, clients, tls_probes, DESKTOP, desktops[DESKTOP])
+    desktop = desktop_probe(clients.broker, clients, tls_probes, DESKTOP, desktops[DESKTOP])
     for topic in ("#", "sonos/#", f"idle/{OTHER}/#"):
         desktop.client.subscribe(topic, 1)
     desktop.subscribe(f"idle/{DESKTOP}/command")
@@ -141,7 +140,8 @@ def test_a_desktop_reads_only_its_command_and_home_assistants_birth(
     probe.publish(f"idle/{DESKTOP}/command", "report")
     desktop.wait_for(f"idle/{DESKTOP}/command")
     # (the `#` subscription delivers what it may read a second time)
-    assert {m.topic for m in desktop.messages} == {"homeassistant/status", f"idle/{DESKTOP}/command"}
+    readable = {"homeassistant/status", f"idle/{DESKTOP}/command"}
+    assert {m.topic for m in desktop.messages} == readable
 
 
 def test_a_removed_desktop_is_dropped_at_once_and_refused_after(

@@ -8,6 +8,7 @@ included, is the project's, so a broken option or ACL rule fails the suite.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import shutil
 import signal
@@ -36,7 +37,6 @@ def free_port() -> int:
 
 
 TLS_SCRIPT = PROJECT_ROOT / "mosquitto" / "tls.sh"
-_tls_cache: Path | None = None
 
 
 def run_tls_script(data_dir: Path, *names: str, **env: str) -> str:
@@ -56,14 +56,12 @@ def run_tls_script(data_dir: Path, *names: str, **env: str) -> str:
     return result.stdout
 
 
+@functools.cache
 def shared_tls_dir() -> Path:
     """One CA and server certificate per test process, made by the project's tls.sh."""
-    global _tls_cache
-    if _tls_cache is None:
-        base = Path(tempfile.mkdtemp(prefix="mqtt-tls-"))
-        run_tls_script(base)
-        _tls_cache = base / "tls"
-    return _tls_cache
+    base = Path(tempfile.mkdtemp(prefix="mqtt-tls-"))
+    run_tls_script(base)
+    return base / "tls"
 
 
 def password_for(user: str) -> str:
@@ -71,7 +69,7 @@ def password_for(user: str) -> str:
 
 
 def derive_config(
-    source: str, port: int, workdir: Path, acl: Path, passwd: Path, tls_port: int | None = None
+    source: str, port: int, workdir: Path, acl: Path, passwd: Path, *, tls_port: int | None = None
 ) -> str:
     """Rewrite the project's config for a test run; every other line is kept as is."""
     tls_port = tls_port or free_port()
@@ -127,7 +125,7 @@ class MosquittoBroker:
                 self.workdir,
                 self.acl,
                 self.passwd,
-                self.tls_port,
+                tls_port=self.tls_port,
             ),
             encoding="utf-8",
         )
