@@ -129,6 +129,11 @@ ensure() {
         rm -f "$TLS_DIR/names.wanted"
     fi
     chmod 644 "$TLS_DIR/ca.crt" "$TLS_DIR/server.crt"
+    # The broker reads its key as the mosquitto user (also after a SIGHUP, when this ran
+    # as root through `docker compose exec`).
+    if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then
+        chown -R mosquitto:mosquitto "$TLS_DIR"
+    fi
     publish_ca
 }
 

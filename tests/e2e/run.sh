@@ -36,6 +36,8 @@ cd "$ROOT" || exit 1
 E2E_WORK=$(mktemp -d /tmp/mhv-e2e.XXXXXX)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/lan.sh
+source "$ROOT/tests/e2e/lan.sh"
 
 PASSED=0
 FAILED=0
@@ -845,6 +847,9 @@ if [[ "${E2E_VARIANT:-auto}" != slim ]]; then
 fi
 check "idle reporter: retained discovery and state" check_idle_retained
 check "idle reporter follows the state file" check_idle_follows_file
+check "LAN: a desktop's reporter refuses a foreign CA in one line" check_foreign_ca_refused
+check "LAN: make add-desktop, a reporter on the host through the TLS port, remove-desktop" \
+    check_desktop_over_tls
 check "broker restart while publishing: no request lost" check_broker_restart
 check "bridge killed: requests queued while down are played after its restart" check_bridge_kill
 check "broker SIGKILLed while 20 requests stream in: all played, none twice" \
