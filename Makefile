@@ -62,6 +62,7 @@ docs: venv
 bench: venv system-packages
 	$(BIN)/python bench/core_bench.py
 	$(BIN)/python bench/broker_bench.py
+	$(BIN)/python bench/tls_bench.py
 	$(BIN)/python bench/sonos_bench.py
 	$(BIN)/python bench/idle_bench.py
 	$(BIN)/python bench/tts_bench.py
