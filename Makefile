@@ -12,12 +12,13 @@ CREDENTIALS := /mosquitto/credentials
 
 .PHONY: help venv system-packages compose-v2 test test-ha lint format docs bench bench-stack e2e \
 	up down logs say ps ha-password new-passwords doctor \
-	add-desktop remove-desktop list-desktops add-client remove-client
+	add-desktop remove-desktop list-desktops add-client remove-client tls-names
 
 help:
 	@echo "make up | down | logs | ps | say TEXT='...' [SPEAKER=Kitchen]"
 	@echo "make ha-password | new-passwords | doctor"
 	@echo "make add-desktop NAME=<host> | remove-desktop NAME= | list-desktops | add-client NAME="
+	@echo "make remove-client NAME= | tls-names"
 	@echo "make test | test-ha | lint | docs | bench | bench-stack | e2e"
 
 $(BIN)/activate:
@@ -115,5 +116,7 @@ doctor:
 add-desktop remove-desktop add-client remove-client:
 	@COMPOSE="$(COMPOSE)" bash scripts/desktops.sh $@ "$(NAME)"
 
-list-desktops:
+# list-desktops: one "<name> desktop|client" per line. tls-names: the broker's certificate
+# covers this computer's host name and LAN addresses (add-desktop does it too).
+list-desktops tls-names:
 	@COMPOSE="$(COMPOSE)" bash scripts/desktops.sh $@

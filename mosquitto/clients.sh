@@ -5,6 +5,7 @@
 #   sh clients.sh add client <name>                   (zigbee2mqtt, Tasmota, ESPHome, ...)
 #   sh clients.sh remove <name>
 #   sh clients.sh list                                "<name> <desktop|client>" per line
+#   sh clients.sh names [TLS name ...]                the server certificate covers them
 #   sh clients.sh start                               docker-entrypoint.sh, before mosquitto
 #
 # `make add-desktop`, `remove-desktop`, `list-desktops` and `add-client` run this inside the
@@ -199,6 +200,13 @@ list() {
     done
 }
 
+names() { # [TLS name ...]: re-issue the server certificate if one is missing, reload
+    require_broker names
+    sh "$SCRIPTS/tls.sh" ensure "$@" >&2
+    apply
+    reload
+}
+
 start() {
     cp "$PASSWD" "$SERVICES_PASSWD"
     apply
@@ -216,6 +224,10 @@ remove)
     remove "$2"
     ;;
 list) list ;;
+names)
+    shift
+    names "$@"
+    ;;
 start) start ;;
-*) fail "usage: clients.sh add desktop|client NAME | remove NAME | list | start" ;;
+*) fail "usage: clients.sh add desktop|client NAME | remove NAME | list | names | start" ;;
 esac

@@ -82,7 +82,8 @@ echo "mosquitto-entrypoint: passwords from .env:${from_env:- none};" \
 
 # TLS and the users added by `make add-desktop` / `add-client` (issue 18): tls.sh, clients.sh.
 SCRIPTS=${MOSQUITTO_SCRIPTS_DIR:-$(dirname "$0")}
-sh "$SCRIPTS/tls.sh" ensure && sh "$SCRIPTS/clients.sh" start
+sh "$SCRIPTS/tls.sh" ensure
+sh "$SCRIPTS/clients.sh" start
 CONFIG=$(sh "$SCRIPTS/tls.sh" config "$CONFIG")
 
 # The broker drops root privileges to the mosquitto user: it must own its files.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make add-desktop NAME=<host> | remove-desktop NAME= | list-desktops | add-client NAME= |
-# remove-client NAME=: desktops and other household clients of the running stack's broker
+# remove-client NAME= | tls-names: desktops and other household clients of the running stack's broker
 # (issue 18; docs/securing-the-lan.md).
 #
 # The broker's side (its user, its ACL block, the server certificate's names, SIGHUP) is
@@ -102,6 +102,8 @@ add_client() {
     local name=$1 password
     require_broker
     password=$(broker "${IN_BROKER[@]}" add client "$name") || exit 1
+    # shellcheck disable=SC2046 # one argument per name
+    broker "${IN_BROKER[@]}" names $(host_names) 2>/dev/null || true
     cat <<EOF
 Added client $name: it may read and write $name/# and publish Home Assistant discovery.
 Its user name is $name, its password (shown once, keep it in the client's settings):
@@ -129,6 +131,12 @@ remove-desktop | remove-client) remove "$2" ;;
 list-desktops)
     require_broker
     broker "${IN_BROKER[@]}" list
+    ;;
+tls-names)
+    require_broker
+    # shellcheck disable=SC2046 # one argument per name
+    broker "${IN_BROKER[@]}" names $(host_names) || exit 1
+    echo "The broker's TLS certificate covers: $(broker cat /mosquitto/data/tls/names | tr '\n' ' ')"
     ;;
 *) fail "unknown command" ;;
 esac

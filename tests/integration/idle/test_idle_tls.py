@@ -8,6 +8,8 @@ test broker started from the project's config."""
 from __future__ import annotations
 
 import os
+import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -28,7 +30,9 @@ if [ "$1 $2" = "sh /mosquitto/scripts/clients.sh" ]; then
     shift 2
     exec sh "{clients}" "$@"
 fi
-if [ "$1 $2" = "cat /mosquitto/data/tls/ca.crt" ]; then exec cat "{ca}"; fi
+case "$1 $2" in
+"cat /mosquitto/data/"*) exec cat "{data}/${{2#/mosquitto/data/}}" ;;
+esac
 exec "$@"
 """
 
@@ -45,7 +49,7 @@ def make(
 ) -> subprocess.CompletedProcess[str]:
     """`make <arguments>` through scripts/desktops.sh."""
     compose = tmp_path / "fake-compose"
-    compose.write_text(FAKE_COMPOSE.format(clients=CLIENTS_SCRIPT, ca=clients.ca_file))
+    compose.write_text(FAKE_COMPOSE.format(clients=CLIENTS_SCRIPT, data=clients.broker.workdir))
     compose.chmod(0o755)
     env = {
         **os.environ,
@@ -222,3 +226,24 @@ def test_make_add_desktop_refuses_bad_input_with_one_line(
     assert result.returncode == 0, result.stderr
     assert not bundle.exists()
     assert make(clients, tmp_path, "list-desktops").stdout == ""
+
+
+def test_make_tls_names_adds_this_computers_name_to_the_certificate(
+    clients: ClientsScript, tmp_path: Path
+) -> None:
+    name = socket.gethostname()
+    context = ssl.create_default_context(cafile=str(clients.ca_file))
+
+    def handshake() -> None:
+        with (
+            socket.create_connection(("127.0.0.1", clients.broker.tls_port), 5) as raw,
+            context.wrap_socket(raw, server_hostname=name),
+        ):
+            pass
+
+    with pytest.raises(ssl.SSLCertVerificationError):
+        handshake()
+    result = make(clients, tmp_path, "tls-names")
+    assert result.returncode == 0, result.stderr
+    assert name in result.stdout
+    handshake()
