@@ -87,6 +87,9 @@ Copy that folder to $1 (e.g. scp -r ${dir#"$ROOT"/} $1:), then run there, in its
   pipx install 'mqtt-home-voice[idle]'    # or from a clone of this repository: pipx install '.[idle]'
   idle-reporter install-service --env-file $1/idle-reporter.env --enable
 EOF
+    if [[ $(setting MQTT_BIND 0.0.0.0) == 127.0.0.1 ]]; then
+        echo "Note: MQTT_BIND=127.0.0.1 keeps the broker off the LAN: other computers cannot reach it."
+    fi
 }
 
 add_desktop() {
