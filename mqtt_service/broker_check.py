@@ -63,8 +63,10 @@ def _explain(exc: ssl.SSLCertVerificationError, settings: MqttSettings) -> str:
             "(the stack's broker adds names with MQTT_TLS_NAMES and `make add-desktop`)"
         )
     if code in _UNKNOWN_ISSUER:
-        trusted = f"MQTT_CA_FILE={settings.mqtt_ca_file}" if settings.mqtt_ca_file else (
-            "the system's certificate authorities (MQTT_CA_FILE is empty)"
+        trusted = (
+            f"MQTT_CA_FILE={settings.mqtt_ca_file}"
+            if settings.mqtt_ca_file
+            else ("the system's certificate authorities (MQTT_CA_FILE is empty)")
         )
         return (
             f"the broker's TLS certificate at {where} is not signed by {trusted}: use the "
