@@ -98,13 +98,25 @@ stop_pid() {
     kill -9 "$pid" 2>/dev/null || true
 }
 
+# The results collector is a loop around mosquitto_sub: a signal to the loop alone would
+# leave mosquitto_sub running, an orphan still holding the e2e lock's file descriptor (every
+# later `flock /tmp/e2e.lock make e2e` then waits forever). The loop first, then its child.
+stop_collector() {
+    [[ -n "$RESULTS_PID" ]] || return 0
+    local children
+    children=$(pgrep -P "$RESULTS_PID" || true)
+    kill -9 "$RESULTS_PID" 2>/dev/null || true
+    # shellcheck disable=SC2086 # one pid per word
+    [[ -z "$children" ]] || kill $children 2>/dev/null || true
+}
+
 teardown() {
     local rc=$?
     trap - EXIT INT TERM
     if ((FAILED > 0 && STACK_STARTED)); then
         dump_logs
     fi
-    stop_pid "$RESULTS_PID"
+    stop_collector
     [[ -n "${E2E_KEEP:-}" ]] || cleanup_own_broker
     stop_pid "$FAKE_PID"
     if [[ -n "${E2E_KEEP:-}" ]]; then
