@@ -16,13 +16,15 @@ lan_make() {
 }
 
 # lan_reporter <bundle dir> [VAR=value ...]: the reporter on this host with the bundle.
+# Call it in a subshell: it replaces that subshell (exec), so its pid is the reporter's and
+# stopping it leaves no orphan behind.
 lan_reporter() {
     local bundle=$1
     shift
     mkdir -p "$E2E_WORK/lan-state"
     echo active >"$E2E_WORK/lan-idle-state"
     # shellcheck disable=SC2046 # the bundle's NAME=value lines, one argument each
-    env -i PATH="$PATH" HOME="$E2E_WORK" $(grep -v '^#' "$bundle/idle-reporter.env") \
+    exec env -i PATH="$PATH" HOME="$E2E_WORK" $(grep -v '^#' "$bundle/idle-reporter.env") \
         MQTT_CA_FILE="$bundle/ca.crt" STATE_DIR="$E2E_WORK/lan-state" IDLE_SOURCE=file \
         IDLE_STATE_FILE="$E2E_WORK/lan-idle-state" IDLE_POLL_INTERVAL=1 "$@" \
         "$(e2e_python)" -m idle_reporter
