@@ -61,7 +61,7 @@ class StackBroker(BaseModel):
         description=(
             "Port of the broker's TLS listener on this computer, for desktops "
             "(`make add-desktop`) and other clients on the LAN; its certificate is signed "
-            "by the broker's own CA (README: Securing the LAN)."
+            "by the broker's own CA (docs/securing-the-lan.md)."
         ),
     )
     mqtt_tls_names: str = Field(
