@@ -105,6 +105,7 @@ stop_collector() {
     [[ -n "$RESULTS_PID" ]] || return 0
     local children
     children=$(pgrep -P "$RESULTS_PID" || true)
+    disown "$RESULTS_PID" 2>/dev/null || true # no "Killed" line from bash
     kill -9 "$RESULTS_PID" 2>/dev/null || true
     # shellcheck disable=SC2086 # one pid per word
     [[ -z "$children" ]] || kill $children 2>/dev/null || true
