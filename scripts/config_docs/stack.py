@@ -34,7 +34,10 @@ class Passwords(BaseModel):
     )
     mqtt_healthcheck_password: str = Field(
         default="",
-        description="Password of the `healthcheck` user Docker's health check uses ($SYS only).",
+        description=(
+            "Password of the `healthcheck` user, which may only read the broker's statistics "
+            "($SYS), for monitoring."
+        ),
     )
 
 
@@ -56,7 +59,17 @@ class StackBroker(BaseModel):
             "(Home Assistant on another machine can connect); 127.0.0.1 = this computer only."
         ),
     )
-    mosquitto_image: str = Field(default="eclipse-mosquitto:2", description="The broker image.")
+    mqtt_queue_port: str = Field(
+        default="1884",
+        description=(
+            "Port of the stack's queue broker on this computer's loopback (127.0.0.1 only), "
+            "where the Sonos bridge connects; nothing else needs it. Change it only when "
+            "another program already uses 1884."
+        ),
+    )
+    mosquitto_image: str = Field(
+        default="eclipse-mosquitto:2", description="The image of both brokers."
+    )
 
 
 class OwnBroker(BaseModel):

@@ -19,8 +19,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_CONF = PROJECT_ROOT / "mosquitto" / "config" / "mosquitto.conf"
+QUEUE_CONF = PROJECT_ROOT / "mosquitto" / "config" / "queue.conf"
+QUEUE_BRIDGE_CONF = PROJECT_ROOT / "mosquitto" / "config" / "queue-bridge.conf"
 PROJECT_ACL = PROJECT_ROOT / "mosquitto" / "config" / "acl"
-USERS = ("sonos_bridge", "idle_reporter", "homeassistant", "healthcheck")
+USERS = ("sonos_bridge", "idle_reporter", "homeassistant", "healthcheck", "queue_bridge")
 START_TIMEOUT = 10.0
 
 
@@ -52,19 +54,29 @@ def derive_config(source: str, port: int, workdir: Path, acl: Path, passwd: Path
         text, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
         if count == 0:
             raise BrokerError(f"project mosquitto.conf has no line matching {pattern!r}")
+    # The household broker's bridge, when there is one, comes from the test's own folder
+    # (MosquittoBroker.bridge_to); without it the broker runs alone.
+    text = re.sub(
+        r"^include_dir\s+.*$", f"include_dir {workdir / 'conf.d'}", text, flags=re.MULTILINE
+    )
     # Tests run as root; keep the broker from dropping to the `mosquitto` user.
     return text + "\nuser root\n"
 
 
 @dataclass
 class MosquittoBroker:
+    """The household broker (mosquitto.conf), or with `source=QUEUE_CONF` the stack's
+    queue broker."""
+
     workdir: Path
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
+    source: Path = PROJECT_CONF
 
     def __post_init__(self) -> None:
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
+        (self.workdir / "conf.d").mkdir(exist_ok=True)
         self.passwd = self.workdir / "passwd"
         self.acl = self.workdir / "acl"
         shutil.copyfile(PROJECT_ACL, self.acl)
@@ -78,7 +90,7 @@ class MosquittoBroker:
         self.conf = self.workdir / "mosquitto.conf"
         self.conf.write_text(
             derive_config(
-                PROJECT_CONF.read_text(encoding="utf-8"),
+                self.source.read_text(encoding="utf-8"),
                 self.port,
                 self.workdir,
                 self.acl,
@@ -88,6 +100,17 @@ class MosquittoBroker:
         )
         self.log_path = self.workdir / "mosquitto.log"
         self.stdout_path = self.workdir / "mosquitto.stdout"
+
+    def bridge_to(self, queue: MosquittoBroker) -> None:
+        """Forward to `queue` as the project's queue-bridge.conf says (from the next start),
+        written as the entrypoint writes it, with the test's address and password."""
+        lines = []
+        for line in QUEUE_BRIDGE_CONF.read_text(encoding="utf-8").splitlines():
+            is_address = line.startswith("address ")
+            lines.append(f"address {queue.host}:{queue.port}" if is_address else line)
+            if line.startswith("remote_username "):
+                lines.append(f"remote_password {password_for(line.split()[1])}")
+        (self.workdir / "conf.d" / "queue-bridge.conf").write_text("\n".join(lines) + "\n")
 
     def start(self, command: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         """Start `mosquitto -c <conf>`, or `command` (e.g. the project's entrypoint)."""
@@ -140,3 +163,27 @@ class MosquittoBroker:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class BrokerPair:
+    """The stack's two brokers as docker-compose.yml runs them: the household broker that
+    Home Assistant and every other client use, bridged to the queue broker that the
+    services use (issue 20)."""
+
+    workdir: Path
+    household: MosquittoBroker = field(init=False)
+    queue: MosquittoBroker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queue = MosquittoBroker(self.workdir / "queue", source=QUEUE_CONF)
+        self.household = MosquittoBroker(self.workdir / "household")
+        self.household.bridge_to(self.queue)
+
+    def start(self) -> None:
+        self.queue.start()
+        self.household.start()
+
+    def kill(self) -> None:
+        self.household.kill()
+        self.queue.kill()
