@@ -60,11 +60,11 @@ class StackBroker(BaseModel):
         ),
     )
     mqtt_queue_port: str = Field(
-        default="1884",
+        default="18830",
         description=(
             "Port of the stack's queue broker on this computer's loopback (127.0.0.1 only), "
             "where the Sonos bridge connects; nothing else needs it. Change it only when "
-            "another program already uses 1884."
+            "another program already uses 18830."
         ),
     )
     mosquitto_image: str = Field(
