@@ -47,7 +47,7 @@ def derive_config(source: str, port: int, workdir: Path, acl: Path, passwd: Path
         r"^password_file\s+.*$": f"password_file {passwd}",
         r"^acl_file\s+.*$": f"acl_file {acl}",
         r"^persistence_location\s+.*$": f"persistence_location {workdir / 'data'}/",
-        r"^log_dest\s+stdout\s*$": f"log_dest file {workdir / 'mosquitto.log'}",
+        r"^log_dest\s+stderr\s*$": f"log_dest file {workdir / 'mosquitto.log'}",
     }
     text = source
     for pattern, replacement in replacements.items():
