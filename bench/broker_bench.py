@@ -56,6 +56,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from tests.support.broker import BrokerPair, MosquittoBroker, password_for
+from tests.support.probe import wait_bridged as bridges_up
 
 REQUEST_TOPIC = "sonos/tts/bench"
 RESULT_TOPIC = "sonos/result"
@@ -251,19 +252,9 @@ def running(design: Design) -> Iterator[Design]:
 
 
 def wait_bridged(design: Design) -> None:
-    """Until the household broker's bridges are up (no bridge: at once): each announces
-    itself there, retained, with `1`."""
-    if design.household is design.queue:
-        return
-    for connection in ("household-requests", "household-answers"):
-        watcher = Recorder(design.household, "homeassistant").start()
-        watcher.subscribe(f"$SYS/broker/connection/{connection}/state")
-        deadline = time.monotonic() + 15
-        while b"1" not in watcher.arrivals:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the bridge {connection} did not connect")
-            time.sleep(0.02)
-        watcher.close()
+    """Until the household broker's bridges are up (no bridge: at once)."""
+    if design.household is not design.queue:
+        bridges_up(design.household)
 
 
 def process_usage(broker: MosquittoBroker) -> tuple[float, int]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.audio import write_mp3, write_wav
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
+from tests.support.broker import BrokerPair, MosquittoBroker
+from tests.support.probe import Probe, wait_bridged
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +32,19 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
         yield instance
     finally:
         instance.kill()
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[BrokerPair]:
+    """The stack's two brokers, bridged as in docker-compose.yml (issue 20); yielded once
+    both bridge connections are up."""
+    brokers = BrokerPair(tmp_path / "brokers")
+    brokers.start()
+    try:
+        wait_bridged(brokers.household)
+        yield brokers
+    finally:
+        brokers.kill()
 
 
 @pytest.fixture

@@ -7,36 +7,12 @@ after the household broker is killed before it saved anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.support.broker import BrokerPair
-from tests.support.probe import Probe
+from tests.support.probe import Probe, wait_bridged
 
 DISCOVERY = "homeassistant/notify/sonos_bridge/rincon_1/config"
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[BrokerPair]:
-    brokers = BrokerPair(tmp_path / "brokers")
-    brokers.start()
-    try:
-        wait_bridged(brokers)
-        yield brokers
-    finally:
-        brokers.kill()
-
-
-def wait_bridged(pair: BrokerPair) -> None:
-    """Until both bridge connections are up (each announces itself, retained, with `1`)."""
-    watcher = Probe(pair.household)
-    for connection in ("household-requests", "household-answers"):
-        topic = f"$SYS/broker/connection/{connection}/state"
-        watcher.subscribe(topic)
-        watcher.wait_for(topic, payload=b"1")
-    watcher.close()
 
 
 def database(broker_dir: Path) -> Path:
@@ -71,7 +47,7 @@ def test_the_stacks_retained_state_is_back_after_the_household_broker_was_killed
     pair.household.kill()  # before its first save: it comes back empty
     pair.household.start()
 
-    wait_bridged(pair)
+    wait_bridged(pair.household)
     late = Probe(pair.household)
     late.subscribe("sonos/status")
     late.subscribe(DISCOVERY)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -30,16 +29,6 @@ KILLED = {
     "queue": lambda pair: [pair.queue],
     "both": lambda pair: [pair.household, pair.queue],
 }
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[BrokerPair]:
-    brokers = BrokerPair(tmp_path / "brokers")
-    brokers.start()
-    try:
-        yield brokers
-    finally:
-        brokers.kill()
 
 
 def restart_killed(brokers: list[MosquittoBroker]) -> None:
