@@ -5,28 +5,25 @@
 # long_tts, wait_results, ...), so it is only sourced there.
 # shellcheck shell=bash
 
-# broker_io <service>: bytes the broker process of that container has written to storage.
+# broker_io <service>: bytes the broker process of that container has written to storage,
+# read on the host (docker top gives host pids): inside the container root may not read
+# the io of a process that runs as another user.
 broker_io() {
-    docker exec "$(container_of "$1")" sh -c \
-        'for p in /proc/[0-9]*; do
-             if [ "$(cat "$p/comm" 2>/dev/null)" = mosquitto ]; then
-                 sed -n "s/^write_bytes: //p" "$p/io"
-                 exit 0
-             fi
-         done
-         exit 1'
+    local pid
+    pid=$(docker top "$(container_of "$1")" -eo pid,comm | awk '$2 == "mosquitto" { print $1 }')
+    [[ -n "$pid" ]] || { echo "no mosquitto process in $1" >&2; return 1; }
+    sed -n 's/^write_bytes: //p' "/proc/$pid/io"
 }
 
-# health_runs <service>: how many health checks Docker has run (the last one's start time
-# changes with each, and Docker keeps the last five).
+# last_health_start <service>: when Docker started its latest health check.
 last_health_start() {
     docker inspect -f '{{with .State.Health}}{{range .Log}}{{.Start}}{{"\n"}}{{end}}{{end}}' \
-        "$(container_of "$1")" | tail -n1
+        "$(container_of "$1")" | awk 'NF { last = $0 } END { print last }'
 }
 
 # wait_health_checks <service> <count>: returns after that many new health checks ran.
 wait_health_checks() {
-    local seen last now count=0 deadline=$(($(date +%s) + 60))
+    local last now count=0 deadline=$(($(date +%s) + 60))
     last=$(last_health_start "$1")
     while ((count < $2)); do
         (($(date +%s) < deadline)) || { echo "fewer than $2 health checks of $1 in 60 s" >&2; return 1; }
@@ -37,8 +34,7 @@ wait_health_checks() {
             last=$now
         fi
     done
-    seen=$count
-    echo "$seen"
+    echo "$count"
 }
 
 # The household broker (the one that acknowledges Home Assistant's requests) dies while the
