@@ -47,13 +47,13 @@ printf '%-44s %6s MB\n' "$MOSQUITTO_TAG (test broker base)" "$(image_size_mb "$M
 printf '%-44s %6s MB\n' "$AUDIO_TAG (bridge base)" "$(image_size_mb "$AUDIO_TAG")"
 printf '%-44s %6s MB\n' "$PYTHON_TAG (reporter base)" "$(image_size_mb "$PYTHON_TAG")"
 
-echo "== seconds from 'up -d' to all three healthy (fresh volumes, then restarts with volumes)"
+echo "== seconds from 'up -d' to all four healthy (fresh volumes, then restarts with volumes)"
 STARTED=1
 worst=0
 for ((round = 1; round <= ROUNDS; round++)); do
     t0=$(now)
     compose up -d >"$E2E_WORK/up.log" 2>&1 || die "up failed: $(tail -n 5 "$E2E_WORK/up.log")"
-    if ! wait_healthy 120 mosquitto sonos_bridge idle_reporter; then
+    if ! wait_healthy 120 mosquitto mosquitto_queue sonos_bridge idle_reporter; then
         die "not healthy within 120 s (round $round)"
     fi
     took=$(elapsed "$t0")
@@ -77,7 +77,7 @@ say "settling ${remaining} s before measuring memory"
 sleep "$remaining"
 
 echo "== a minute after 'up -d': resident memory per process (RSS, of it anonymous), CPU"
-for service in mosquitto sonos_bridge idle_reporter; do
+for service in mosquitto mosquitto_queue sonos_bridge idle_reporter; do
     id=$(container_of "$service")
     stats=$(docker stats --no-stream --format 'cgroup {{.MemUsage}}, cpu {{.CPUPerc}}' "$id" 2>/dev/null)
     echo "$service ($stats)"
@@ -103,7 +103,7 @@ for service in mosquitto sonos_bridge idle_reporter; do
 done
 
 echo "== health check cost (duration of the last checks)"
-for service in mosquitto sonos_bridge idle_reporter; do
+for service in mosquitto mosquitto_queue sonos_bridge idle_reporter; do
     id=$(container_of "$service")
     durations=$(docker inspect -f '{{range .State.Health.Log}}{{.End.Sub .Start}} {{end}}' "$id")
     interval=$(docker inspect -f '{{if .Config.Healthcheck}}{{.Config.Healthcheck.Interval}}{{end}}' "$id")

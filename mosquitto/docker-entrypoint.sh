@@ -2,7 +2,8 @@
 # Gives every service user a password, writes the broker's password file, then starts
 # Mosquitto. Nobody has to invent a password or run mosquitto_passwd by hand.
 #
-# For each user (sonos_bridge, idle_reporter, homeassistant, healthcheck) the password is:
+# For each user (sonos_bridge, idle_reporter, homeassistant, healthcheck, queue_bridge) the
+# password is:
 #   1. its MQTT_*_PASSWORD variable when set (.env wins), else
 #   2. the one generated on an earlier start, kept in $DATA_DIR/generated-passwords/<user>,
 #      else
@@ -74,6 +75,19 @@ add_user sonos_bridge "${MQTT_SONOS_PASSWORD:-}"
 add_user idle_reporter "${MQTT_IDLE_PASSWORD:-}"
 add_user homeassistant "${MQTT_HA_PASSWORD:-}"
 add_user healthcheck "${MQTT_HEALTHCHECK_PASSWORD:-}"
+add_user queue_bridge ""
+
+# Issue 20: this broker's bridge to the stack's queue broker logs in as queue_bridge:
+# queue-bridge.conf with its password after each `remote_username` line, in $DATA_DIR/conf.d
+# (which mosquitto.conf includes). The password goes through the environment, not argv.
+BRIDGE_TEMPLATE=${MOSQUITTO_BRIDGE_TEMPLATE:-$(dirname "$CONFIG")/queue-bridge.conf}
+if [ -f "$BRIDGE_TEMPLATE" ]; then
+    mkdir -p "$DATA_DIR/conf.d"
+    BRIDGE_PASSWORD=$password awk '{ print } /^remote_username / {
+        print "remote_password " ENVIRON["BRIDGE_PASSWORD"] }' \
+        "$BRIDGE_TEMPLATE" >"$DATA_DIR/conf.d/queue-bridge.conf.tmp"
+    mv "$DATA_DIR/conf.d/queue-bridge.conf.tmp" "$DATA_DIR/conf.d/queue-bridge.conf"
+fi
 
 mosquitto_passwd -U "$PLAIN"
 mv "$PLAIN" "$PASSWD"

@@ -11,8 +11,8 @@ import pytest
 # In CI a skip for a missing tool fails the test (testkit.ci_skips says why).
 from testkit.ci_skips import pytest_runtest_makereport  # noqa: F401
 from testkit.support.audio import write_mp3, write_wav
-from testkit.support.broker import MosquittoBroker
-from testkit.support.probe import Probe
+from testkit.support.broker import BrokerPair, MosquittoBroker
+from testkit.support.probe import Probe, wait_bridged
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +34,19 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
         yield instance
     finally:
         instance.kill()
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[BrokerPair]:
+    """The stack's two brokers, bridged as in docker-compose.yml (issue 20); yielded once
+    both bridge connections are up."""
+    brokers = BrokerPair(tmp_path / "brokers")
+    brokers.start()
+    try:
+        wait_bridged(brokers.household)
+        yield brokers
+    finally:
+        brokers.kill()
 
 
 @pytest.fixture

@@ -35,7 +35,10 @@ class Passwords(BaseModel):
     )
     mqtt_healthcheck_password: str = Field(
         default="",
-        description="Password of the `healthcheck` user Docker's health check uses ($SYS only).",
+        description=(
+            "Password of the `healthcheck` user, which may only read the broker's statistics "
+            "($SYS), for monitoring."
+        ),
     )
 
 
@@ -55,6 +58,14 @@ class StackBroker(BaseModel):
         description=(
             "Address the broker's port is published on: 0.0.0.0 = every network interface "
             "(Home Assistant on another machine can connect); 127.0.0.1 = this computer only."
+        ),
+    )
+    mqtt_queue_port: str = Field(
+        default="18830",
+        description=(
+            "Port of the stack's queue broker on this computer's loopback (127.0.0.1 only), "
+            "where the Sonos bridge connects; nothing else needs it. Change it only when "
+            "another program already uses 18830."
         ),
     )
     mqtt_tls_port: str = Field(
@@ -83,7 +94,10 @@ class StackBroker(BaseModel):
     )
     mosquitto_base_image: str = Field(
         default="eclipse-mosquitto:2",
-        description="The image the broker's is built from (mosquitto/Dockerfile adds openssl).",
+        description=(
+            "The image the broker's is built from (mosquitto/Dockerfile adds openssl); "
+            "the queue broker runs it as it is."
+        ),
     )
     mosquitto_image: str = Field(
         default="mqtt-home-voice/mosquitto:latest",

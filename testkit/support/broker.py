@@ -22,8 +22,10 @@ from testkit.waits import WaitTimeoutError, eventually
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_CONF = PROJECT_ROOT / "mosquitto" / "config" / "mosquitto.conf"
+QUEUE_CONF = PROJECT_ROOT / "mosquitto" / "config" / "queue.conf"
+QUEUE_BRIDGE_CONF = PROJECT_ROOT / "mosquitto" / "config" / "queue-bridge.conf"
 PROJECT_ACL = PROJECT_ROOT / "mosquitto" / "config" / "acl"
-USERS = ("sonos_bridge", "idle_reporter", "homeassistant", "healthcheck")
+USERS = ("sonos_bridge", "idle_reporter", "homeassistant", "healthcheck", "queue_bridge")
 START_TIMEOUT = 10.0
 
 
@@ -82,19 +84,29 @@ def derive_config(
         r"^password_file\s+.*$": f"password_file {passwd}",
         r"^acl_file\s+.*$": f"acl_file {acl}",
         r"^persistence_location\s+.*$": f"persistence_location {workdir / 'data'}/",
-        r"^log_dest\s+stdout\s*$": f"log_dest file {workdir / 'mosquitto.log'}",
+        r"^log_dest\s+stderr\s*$": f"log_dest file {workdir / 'mosquitto.log'}",
     }
+    # The queue broker (queue.conf) has no TLS listener; every other line must be there.
+    optional = {r"^listener\s+8883\b.*$", r"^certfile\s+.*$", r"^keyfile\s+.*$"}
     text = source
     for pattern, replacement in replacements.items():
         text, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
-        if count == 0:
+        if count == 0 and pattern not in optional:
             raise BrokerError(f"project mosquitto.conf has no line matching {pattern!r}")
+    # The household broker's bridge, when there is one, comes from the test's own folder
+    # (MosquittoBroker.bridge_to); without it the broker runs alone.
+    text = re.sub(
+        r"^include_dir\s+.*$", f"include_dir {workdir / 'conf.d'}", text, flags=re.MULTILINE
+    )
     # Tests run as root; keep the broker from dropping to the `mosquitto` user.
     return text + "\nuser root\n"
 
 
 @dataclass
 class MosquittoBroker:
+    """The household broker (mosquitto.conf), or with `source=QUEUE_CONF` the stack's
+    queue broker."""
+
     workdir: Path
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
@@ -102,9 +114,11 @@ class MosquittoBroker:
     # The TLS listener; its CA and server certificate are in `tls_dir` (shared by the
     # process's brokers unless a test makes its own there).
     tls_port: int = field(default_factory=free_port)
+    source: Path = PROJECT_CONF
 
     def __post_init__(self) -> None:
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
+        (self.workdir / "conf.d").mkdir(exist_ok=True)
         self.tls_dir = self.workdir / "tls"
         if not self.tls_dir.exists():
             shutil.copytree(shared_tls_dir(), self.tls_dir)
@@ -121,7 +135,7 @@ class MosquittoBroker:
         self.conf = self.workdir / "mosquitto.conf"
         self.conf.write_text(
             derive_config(
-                PROJECT_CONF.read_text(encoding="utf-8"),
+                self.source.read_text(encoding="utf-8"),
                 self.port,
                 self.workdir,
                 self.acl,
@@ -132,6 +146,17 @@ class MosquittoBroker:
         )
         self.log_path = self.workdir / "mosquitto.log"
         self.stdout_path = self.workdir / "mosquitto.stdout"
+
+    def bridge_to(self, queue: MosquittoBroker) -> None:
+        """Forward to `queue` as the project's queue-bridge.conf says (from the next start),
+        written as the entrypoint writes it, with the test's address and password."""
+        lines = []
+        for line in QUEUE_BRIDGE_CONF.read_text(encoding="utf-8").splitlines():
+            is_address = line.startswith("address ")
+            lines.append(f"address {queue.host}:{queue.port}" if is_address else line)
+            if line.startswith("remote_username "):
+                lines.append(f"remote_password {password_for(line.split()[1])}")
+        (self.workdir / "conf.d" / "queue-bridge.conf").write_text("\n".join(lines) + "\n")
 
     def start(self, command: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         """Start `mosquitto -c <conf>`, or `command` (e.g. the project's entrypoint)."""
@@ -188,3 +213,27 @@ class MosquittoBroker:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class BrokerPair:
+    """The stack's two brokers as docker-compose.yml runs them: the household broker that
+    Home Assistant and every other client use, bridged to the queue broker that the
+    services use (issue 20)."""
+
+    workdir: Path
+    household: MosquittoBroker = field(init=False)
+    queue: MosquittoBroker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queue = MosquittoBroker(self.workdir / "queue", source=QUEUE_CONF)
+        self.household = MosquittoBroker(self.workdir / "household")
+        self.household.bridge_to(self.queue)
+
+    def start(self) -> None:
+        self.queue.start()
+        self.household.start()
+
+    def kill(self) -> None:
+        self.household.kill()
+        self.queue.kill()

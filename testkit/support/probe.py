@@ -163,3 +163,19 @@ class Probe:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+BRIDGE_CONNECTIONS = ("household-requests", "household-answers")
+
+
+def wait_bridged(household: MosquittoBroker) -> None:
+    """Until the household broker's two bridge connections to the queue broker are up:
+    each announces itself there, retained, with `1` (queue-bridge.conf, notifications)."""
+    watcher = Probe(household)
+    try:
+        for connection in BRIDGE_CONNECTIONS:
+            topic = f"$SYS/broker/connection/{connection}/state"
+            watcher.subscribe(topic)
+            watcher.wait_for(topic, payload=b"1")
+    finally:
+        watcher.close()

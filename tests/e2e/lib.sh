@@ -164,6 +164,7 @@ wait_healthy() {
 write_env_file() {
     cat >"$E2E_ENV_FILE" <<EOF
 MQTT_PORT=$E2E_MQTT_PORT
+MQTT_QUEUE_PORT=$E2E_MQTT_QUEUE_PORT
 MQTT_BIND=127.0.0.1
 MOSQUITTO_BASE_IMAGE=$MOSQUITTO_TAG
 MOSQUITTO_IMAGE=$E2E_MOSQUITTO_IMAGE
@@ -215,6 +216,7 @@ e2e_configure() {
     E2E_ENV_FILE="$E2E_WORK/stack.env"
     E2E_MQTT_PORT=${E2E_MQTT_PORT:-$(free_port)}
     E2E_MQTT_TLS_PORT=${E2E_MQTT_TLS_PORT:-$(free_port)}
+    E2E_MQTT_QUEUE_PORT=${E2E_MQTT_QUEUE_PORT:-$(free_port)}
     E2E_HTTP_PORT=${E2E_HTTP_PORT:-$(free_port)}
     # Loopback addresses of the fake speakers: away from 127.0.0.2.. that the integration
     # tests use, so both can run on one machine at the same time.

@@ -38,6 +38,8 @@ E2E_WORK=$(mktemp -d /tmp/mhv-e2e.XXXXXX)
 source "$ROOT/tests/e2e/lib.sh"
 # shellcheck source=tests/e2e/lan.sh
 source "$ROOT/tests/e2e/lan.sh"
+# shellcheck source=tests/e2e/durable.sh
+source "$ROOT/tests/e2e/durable.sh"
 
 PASSED=0
 FAILED=0
@@ -76,7 +78,7 @@ abort() {
 dump_logs() {
     say "---- logs of the stack (last 40 lines each) ----"
     local service
-    for service in mosquitto sonos_bridge idle_reporter; do
+    for service in mosquitto mosquitto_queue sonos_bridge idle_reporter; do
         echo "---- $service ----" >&2
         compose logs --no-color --tail=40 "$service" >&2 2>&1 || true
     done
@@ -948,6 +950,9 @@ check "bridge SIGKILLed mid-announcement: music back at its volume, nothing lost
     check_bridge_sigkill_mid_announcement
 check "a speaker vanishes mid-announcement: failed in time, the other speaker unaffected" \
     check_speaker_vanishes_mid_announcement
+check "household broker SIGKILLed while the stack's queue is busy: all played once" \
+    check_household_sigkill_while_busy
+check "an idle stack: the brokers' health checks neither save nor log" check_quiet_health
 check "down + up keeps retained messages (persistence volume)" check_down_up_keeps_retained
 check "passwords kept across down + up" check_passwords_kept
 check "sonos-bridge doctor in the container" check_doctor

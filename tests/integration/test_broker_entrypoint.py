@@ -6,13 +6,20 @@ with the data and credentials directories in a temporary folder.
 
 from __future__ import annotations
 
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from testkit.support.broker import PROJECT_ROOT, USERS, MosquittoBroker
+from testkit.support.broker import (
+    PROJECT_ROOT,
+    QUEUE_BRIDGE_CONF,
+    QUEUE_CONF,
+    USERS,
+    MosquittoBroker,
+)
 from testkit.support.probe import Probe
 
 ENTRYPOINT = ["sh", str(PROJECT_ROOT / "mosquitto" / "docker-entrypoint.sh")]
@@ -133,3 +140,50 @@ def test_each_user_gets_its_own_readable_directory_for_a_volume(
         assert stat.S_IMODE((directory / "password").stat().st_mode) == 0o444
         assert (directory / "ca.crt").read_bytes() == ca
     assert not (entrypoint.credentials / "ca.key").exists()
+
+
+def test_the_bridge_to_the_queue_broker_logs_in_with_its_generated_password(
+    entrypoint: EntrypointBroker, tmp_path: Path
+) -> None:
+    """The entrypoint writes queue-bridge.conf with the `queue_bridge` password; the queue
+    broker (same password file, as in Compose) lets the bridge in, so requests get there."""
+    queue = MosquittoBroker(tmp_path / "queue", source=QUEUE_CONF)
+    template = tmp_path / "queue-bridge.conf"
+    template.write_text(
+        QUEUE_BRIDGE_CONF.read_text().replace(
+            "address mosquitto_queue:1883", f"address 127.0.0.1:{queue.port}"
+        )
+    )
+    conf = entrypoint.broker.conf
+    conf.write_text(
+        re.sub(
+            r"^include_dir .*$",
+            f"include_dir {entrypoint.data_dir / 'conf.d'}",
+            conf.read_text(),
+            flags=re.MULTILINE,
+        )
+    )
+    entrypoint.start(MOSQUITTO_BRIDGE_TEMPLATE=str(template))
+    written = (entrypoint.data_dir / "conf.d" / "queue-bridge.conf").read_text()
+    password = entrypoint.published("queue_bridge")
+    assert written.count(f"remote_password {password}") == written.count("remote_username ") == 2
+    assert password not in entrypoint.broker.output()
+    queue.conf.write_text(
+        queue.conf.read_text().replace(str(queue.passwd), str(entrypoint.data_dir / "passwd"))
+    )
+    queue.start()
+    try:
+        service = Probe(queue, "sonos_bridge", password=entrypoint.published("sonos_bridge"))
+        service.subscribe("sonos/tts/#")
+        home_assistant = Probe(
+            entrypoint.broker, "homeassistant", password=entrypoint.published("homeassistant")
+        )
+        # The bridge announces itself (retained, on this broker only) once connected.
+        home_assistant.subscribe("$SYS/broker/connection/household-requests/state")
+        home_assistant.wait_for("$SYS/broker/connection/household-requests/state", payload=b"1")
+        home_assistant.publish("sonos/tts/kitchen", "hello")
+        service.wait_for("sonos/tts/kitchen", payload=b"hello")
+        home_assistant.close()
+        service.close()
+    finally:
+        queue.kill()
