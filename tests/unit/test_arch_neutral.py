@@ -6,7 +6,8 @@ amd64 path) does something only one of them can run, unless it branches on the
 architecture: a `case ... esac` whose arms name both x86-64 and arm64. Comments count,
 because a comment such as "x86-64 only (the binary inside is)" is often the only trace of
 such a dependency. The names found by accident are few: the rule is simple on purpose.
-The arm64 end-to-end run's own names (`make e2e-arm64`, tests/e2e/arm64*.sh) are not
+The arm64 end-to-end run's own names (`make e2e-arm64`, tests/e2e/arm64*.sh, its
+E2E_ARM64_* variables) are not
 architecture-specific files and are left out.
 """
 
@@ -26,7 +27,7 @@ FAMILIES = {
     "arm64": re.compile(r"aarch64|arm64", re.IGNORECASE),
 }
 CASE_BLOCK = re.compile(r"\bcase\b.*?\besac\b", re.DOTALL)
-OWN_NAMES = re.compile(r"\be2e-arm64\b|\barm64(_\w+)?\.sh\b")
+OWN_NAMES = re.compile(r"\be2e-arm64\b|\barm64(_\w+)?\.sh\b|\bE2E_ARM64_\w+")
 
 
 def scripts_and_dockerfiles() -> list[Path]:
