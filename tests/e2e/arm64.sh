@@ -205,7 +205,7 @@ start_results_collector() {
 }
 
 # result_of <id>: the JSON result with that id, or nothing.
-result_of() { grep -F "\"id\": \"$1\"" "$E2E_WORK/results.jsonl" | tail -n1; }
+result_of() { grep -E "\"id\": ?\"$1\"" "$E2E_WORK/results.jsonl" | tail -n1; }
 
 # announce <id> <text> <timeout-s>: publish a request to Kitchen and wait for its result;
 # prints the latency the bridge reports, fails unless it was played.
@@ -292,7 +292,7 @@ emulation_settings >>"$E2E_ENV_FILE"
 say "project $E2E_PROJECT, MQTT port $E2E_MQTT_PORT, speakers $E2E_SONOS_HOSTS"
 started=$(now)
 build_stack_images || abort "stack images" "docker build failed"
-number "stack images built (wheelhouse, cold build cache)" "$(elapsed "$started") s"
+number "stack images built" "$(elapsed "$started") s"
 pass "arm64 stack images built in $(elapsed "$started") s"
 check "the three images run aarch64 programs" check_images_are_arm64
 check "the bridge image's default (VARIANT=auto) on arm64 holds Piper" check_variant
