@@ -19,7 +19,7 @@
 #
 # Own project name, free ports and its own speaker addresses (E2E_SPEAKER_NET, default
 # 127.0.79): it needs no lock against `make e2e`. Bounded: the whole run is killed after
-# E2E_ARM64_TIMEOUT seconds (default 1500) and then fails with a line that says so.
+# E2E_ARM64_TIMEOUT seconds (default 2400) and then fails with a line that says so.
 # Environment: E2E_KEEP=1 keeps the stack and work dir; E2E_ARM64_TTS_TIMEOUT (default
 # 60: emulation runs Piper ~10-20x slower than a Pi) is passed as TTS_TIMEOUT; the
 # variables of tests/e2e/lib.sh (E2E_COMPOSE, E2E_PYTHON, E2E_DEBIAN_MIRROR, ...).
@@ -28,7 +28,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT" || exit 1
 
-E2E_ARM64_TIMEOUT=${E2E_ARM64_TIMEOUT:-1500}
+E2E_ARM64_TIMEOUT=${E2E_ARM64_TIMEOUT:-2400}
 if [[ -z "${E2E_ARM64_BOUNDED:-}" ]]; then
     # Run again under timeout(1), which signals the whole process group (docker builds
     # included) when the time is up; the TERM trap below reports it and tears down.
@@ -59,39 +59,11 @@ compose() {
         -f "$E2E_DIR/compose.e2e.yml" -f "$E2E_DIR/compose.arm64.yml" "$@"
 }
 
-PASSED=0
-FAILED=0
 STARTED=0
 FAKE_PID=""
 RESULTS_PID=""
 SUITE_STARTED=$(now)
 declare -a NUMBERS=()
-
-pass() {
-    PASSED=$((PASSED + 1))
-    printf 'PASS  %s\n' "$1"
-}
-
-fail() {
-    FAILED=$((FAILED + 1))
-    printf 'FAIL  %s: %s\n' "$1" "$2"
-}
-
-abort() {
-    fail "$1" "$2"
-    exit 1
-}
-
-# check <name> <command...>: pass when the command succeeds; its stderr explains a failure.
-check() {
-    local name=$1 out
-    shift
-    if out=$("$@" 2>&1); then
-        pass "$name${out:+ ($out)}"
-    else
-        fail "$name" "${out:-failed}"
-    fi
-}
 
 number() { NUMBERS+=("$(printf '%-46s %s' "$1" "$2")"); }
 
@@ -300,10 +272,7 @@ for image in "$E2E_SONOS_IMAGE" "$E2E_IDLE_IMAGE" "$MOSQUITTO_TAG"; do
     number "image ${image%%:*}" "$(image_size_mb "$image") MB"
 done
 
-start_fake_speakers
-fake_rc=$?
-FAKE_PID=$E2E_FAKE_PID
-((fake_rc == 0)) || abort "fake speakers" "did not start: $(tail -n 5 "$E2E_WORK/speakers.log")"
+fake_speakers_up
 echo active >"$E2E_WORK/idle-state/idle-state"
 touch "$E2E_WORK/results.jsonl"
 
