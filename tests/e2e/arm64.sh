@@ -126,16 +126,17 @@ ensure_arm64_execution() {
 }
 
 # emulation_settings: the lines compose.arm64.yml reads, for the env file. Emulated, the
-# bridge gets the /proc/cpuinfo of a Pi 4 (four Cortex-A72 cores) and no build-time voice
-# check; natively, its own.
+# bridge gets a Pi 4's /proc/cpuinfo (Cortex-A72 cores, as many as this machine has CPUs)
+# and no build-time voice check; natively, its own.
 emulation_settings() {
     case "$(uname -m)" in
         aarch64 | arm64)
             printf 'E2E_CPUINFO=/proc/cpuinfo\nE2E_PIPER_CHECK=true\n'
             ;;
         x86_64 | *)
-            local core
-            for core in 0 1 2 3; do
+            local core cores
+            cores=$(nproc)
+            for ((core = 0; core < cores; core++)); do
                 printf 'processor\t: %s\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n' "$core"
                 printf 'CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n'
                 printf 'CPU part\t: 0xd08\nCPU revision\t: 3\n\n'
