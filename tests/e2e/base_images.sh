@@ -9,12 +9,18 @@
 #   E2E_DEBIAN_MIRROR   mirror for debootstrap (default: the one apt uses)
 #   E2E_BASE_PREFIX     tag prefix (default mqtt-home-voice-e2e)
 #   E2E_BASE_VERSION    tag (default bookworm-1; bump when the package lists change)
+#   E2E_BASE_ARCH       Debian architecture of the images (default: the host's). Another
+#                       one needs its programs to run here, through qemu-user-static and
+#                       binfmt_misc (tests/e2e/arm64.sh sets that up). Its tags end in
+#                       -<arch>, so images of two architectures are cached side by side.
 # Prints nothing on stdout but the tags when done; progress goes to stderr.
 # Sourced (by tests/e2e/lib.sh) it only defines the tags and build_base_images.
 
 PREFIX=${E2E_BASE_PREFIX:-mqtt-home-voice-e2e}
 VERSION=${E2E_BASE_VERSION:-bookworm-1}
 SUITE=bookworm
+BASE_ARCH=${E2E_BASE_ARCH:-}
+[[ -z "$BASE_ARCH" ]] || VERSION="$VERSION-$BASE_ARCH"
 
 # Tags the rest of the e2e flow uses.
 PYTHON_TAG="$PREFIX/python:$VERSION"          # python3 + venv: idle_reporter
@@ -71,8 +77,8 @@ build_base() {
     dir=$(mktemp -d /var/tmp/e2e-rootfs.XXXXXX)
     started=$(date +%s)
     log "debootstrap $tag ($pkgs)"
-    if ! debootstrap --variant=minbase --include="$pkgs" "$SUITE" "$dir" "$(apt_mirror)" \
-        >"$dir.log" 2>&1; then
+    if ! debootstrap ${BASE_ARCH:+--arch="$BASE_ARCH"} --variant=minbase --include="$pkgs" \
+        "$SUITE" "$dir" "$(apt_mirror)" >"$dir.log" 2>&1; then
         log "debootstrap for $tag failed; last lines of $dir.log:"
         tail -n 20 "$dir.log" >&2
         rm -rf "$dir"

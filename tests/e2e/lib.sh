@@ -14,6 +14,38 @@ E2E_RUN_IMAGES=()  # the images this run tags (e2e_configure) and removes at its
 
 say() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# A run's results: one line per check, counted in PASSED and FAILED (the caller's teardown
+# prints the totals).
+PASSED=0
+FAILED=0
+
+pass() {
+    PASSED=$((PASSED + 1))
+    printf 'PASS  %s\n' "$1"
+}
+
+fail() {
+    FAILED=$((FAILED + 1))
+    printf 'FAIL  %s: %s\n' "$1" "$2"
+}
+
+# Fatal: the remaining checks cannot run.
+abort() {
+    fail "$1" "$2"
+    exit 1
+}
+
+# check <name> <command...>: pass when the command succeeds; its stderr explains a failure.
+check() {
+    local name=$1 out
+    shift
+    if out=$("$@" 2>&1); then
+        pass "$name${out:+ ($out)}"
+    else
+        fail "$name" "${out:-failed}"
+    fi
+}
+
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -282,4 +314,13 @@ start_fake_speakers() {
         sleep 0.2
     done
     return 1
+}
+
+# fake_speakers_up: start_fake_speakers, FAKE_PID set for the caller's teardown, and the
+# run aborted (abort) when they do not start.
+fake_speakers_up() {
+    start_fake_speakers
+    local rc=$?
+    FAKE_PID=$E2E_FAKE_PID
+    ((rc == 0)) || abort "fake speakers" "did not start: $(tail -n 5 "$E2E_WORK/speakers.log")"
 }
