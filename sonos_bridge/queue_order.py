@@ -50,8 +50,11 @@ class Rendezvous:
 
     Each worker calls `arrive` when the rendezvous reaches the head of its queue. The
     last one to arrive leads: it plays the request while the others `wait`, then calls
-    `release`. A worker that cannot take part (the bridge is stopping) calls `cancel`
-    instead, which releases everyone who waits and makes later arrivals return at once.
+    `release`. Meanwhile the leader may `assign` a waiting worker a task of its own (a
+    group that plays alone rather than in step): `wait` hands it over, the worker runs it
+    on its own thread and waits again. A worker that cannot take part (the bridge is
+    stopping) calls `cancel` instead, which releases everyone who waits and makes later
+    arrivals return at once.
     """
 
     def __init__(self, parties: Iterable[str]) -> None:
@@ -60,6 +63,7 @@ class Rendezvous:
             raise ValueError("a rendezvous needs at least one party")
         self._condition = threading.Condition()
         self._arrived: set[str] = set()
+        self._tasks: dict[str, object] = {}
         self._released = False
         self.cancelled = False
         self.stopping = threading.Event()  # set to cut the request playing short
@@ -79,10 +83,21 @@ class Rendezvous:
         with self._condition:
             return frozenset(self._arrived)
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the leader released the parties (or `cancel`); False on timeout."""
+    def wait(self, uid: str, timeout: float | None = None) -> object | None:
+        """Block until released (None) or a task is assigned to `uid` (the task).
+
+        Raises TimeoutError when neither happened within `timeout`.
+        """
         with self._condition:
-            return self._condition.wait_for(lambda: self._released, timeout)
+            if not self._condition.wait_for(lambda: self._released or uid in self._tasks, timeout):
+                raise TimeoutError(f"nothing for {uid} within {timeout} s")
+            return self._tasks.pop(uid, None)
+
+    def assign(self, uid: str, task: object) -> None:
+        """Hand `task` to the waiting worker of `uid` (only the leader calls this)."""
+        with self._condition:
+            self._tasks[uid] = task
+            self._condition.notify_all()
 
     def release(self) -> None:
         with self._condition:

@@ -54,16 +54,27 @@ def test_the_last_to_arrive_leads() -> None:
         False,
         True,
     ]
-    assert not meeting.wait(timeout=0)
+    with pytest.raises(TimeoutError):
+        meeting.wait("A", timeout=0)
     meeting.release()
-    assert meeting.wait(timeout=0) and not meeting.cancelled
+    assert meeting.wait("A", timeout=0) is None and not meeting.cancelled
+
+
+def test_the_leader_hands_a_waiting_worker_its_own_task() -> None:
+    meeting = Rendezvous(["A", "B"])
+    meeting.arrive("A")
+    assert meeting.arrive("B")
+    meeting.assign("A", "play Attic alone")
+    assert meeting.wait("A", timeout=0) == "play Attic alone"
+    meeting.release()
+    assert meeting.wait("A", timeout=0) is None
 
 
 def test_a_cancelled_rendezvous_frees_who_waits_and_nobody_leads() -> None:
     meeting = Rendezvous(["A", "B"])
     assert not meeting.arrive("A")
     meeting.cancel()
-    assert meeting.wait(timeout=0) and meeting.cancelled
+    assert meeting.wait("A", timeout=0) is None and meeting.cancelled
     assert not meeting.arrive("B")  # came too late: goes on with its queue
 
 
@@ -108,7 +119,7 @@ class Households:
             if meeting.arrive(coordinator):
                 meeting.release()
             else:
-                assert meeting.wait(timeout=30), f"job {job} never gathered its workers"
+                assert meeting.wait(coordinator, timeout=30) is None
 
     def close(self) -> None:
         for q in self.queues.values():
