@@ -21,8 +21,11 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Generic, TypeVar
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def global_order(uids: Iterable[str]) -> list[str]:
@@ -45,7 +48,7 @@ def holding(locks: Mapping[str, threading.Lock]) -> Iterator[None]:
             lock.release()
 
 
-class Rendezvous:
+class Rendezvous(Generic[T]):
     """Where the workers of every coordinator one request needs meet.
 
     Each worker calls `arrive` when the rendezvous reaches the head of its queue. The
@@ -63,7 +66,7 @@ class Rendezvous:
             raise ValueError("a rendezvous needs at least one party")
         self._condition = threading.Condition()
         self._arrived: set[str] = set()
-        self._tasks: dict[str, object] = {}
+        self._tasks: dict[str, T] = {}
         self._released = False
         self.cancelled = False
         self.stopping = threading.Event()  # set to cut the request playing short
@@ -83,7 +86,7 @@ class Rendezvous:
         with self._condition:
             return frozenset(self._arrived)
 
-    def wait(self, uid: str, timeout: float | None = None) -> object | None:
+    def wait(self, uid: str, timeout: float | None = None) -> T | None:
         """Block until released (None) or a task is assigned to `uid` (the task).
 
         Raises TimeoutError when neither happened within `timeout`.
@@ -93,7 +96,7 @@ class Rendezvous:
                 raise TimeoutError(f"nothing for {uid} within {timeout} s")
             return self._tasks.pop(uid, None)
 
-    def assign(self, uid: str, task: object) -> None:
+    def assign(self, uid: str, task: T) -> None:
         """Hand `task` to the waiting worker of `uid` (only the leader calls this)."""
         with self._condition:
             self._tasks[uid] = task

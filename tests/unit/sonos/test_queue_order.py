@@ -48,7 +48,7 @@ def test_locks_are_taken_in_global_order_and_all_released() -> None:
 
 
 def test_the_last_to_arrive_leads() -> None:
-    meeting = Rendezvous(["A", "B", "C"])
+    meeting: Rendezvous[str] = Rendezvous(["A", "B", "C"])
     assert [meeting.arrive("B"), meeting.arrive("A"), meeting.arrive("C")] == [
         False,
         False,
@@ -61,7 +61,7 @@ def test_the_last_to_arrive_leads() -> None:
 
 
 def test_the_leader_hands_a_waiting_worker_its_own_task() -> None:
-    meeting = Rendezvous(["A", "B"])
+    meeting: Rendezvous[str] = Rendezvous(["A", "B"])
     meeting.arrive("A")
     assert meeting.arrive("B")
     meeting.assign("A", "play Attic alone")
@@ -71,7 +71,7 @@ def test_the_leader_hands_a_waiting_worker_its_own_task() -> None:
 
 
 def test_a_cancelled_rendezvous_frees_who_waits_and_nobody_leads() -> None:
-    meeting = Rendezvous(["A", "B"])
+    meeting: Rendezvous[str] = Rendezvous(["A", "B"])
     assert not meeting.arrive("A")
     meeting.cancel()
     assert meeting.wait("A", timeout=0) is None and meeting.cancelled
@@ -82,13 +82,13 @@ def test_a_cancelled_rendezvous_frees_who_waits_and_nobody_leads() -> None:
 def test_a_rendezvous_knows_its_parties(parties: list[str]) -> None:
     if not parties:
         with pytest.raises(ValueError, match="at least one"):
-            Rendezvous(parties)
+            Rendezvous[None](parties)
         return
     with pytest.raises(ValueError, match="not a party"):
-        Rendezvous(parties).arrive("Z")
+        Rendezvous[None](parties).arrive("Z")
 
 
-Item = tuple[int, Rendezvous] | None
+Item = tuple[int, Rendezvous[None]] | None
 
 
 class Households:
@@ -106,7 +106,7 @@ class Households:
             worker.start()
 
     def enqueue(self, job: int, coordinators: list[str]) -> None:
-        meeting = Rendezvous(coordinators)
+        meeting: Rendezvous[None] = Rendezvous(coordinators)
         chosen = {c: self.locks[c] for c in coordinators}
         with holding(chosen):
             for coordinator in random.sample(coordinators, len(coordinators)):
