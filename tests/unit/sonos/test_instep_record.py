@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sonos_bridge.instep_record import InStepRecord
-from sonos_bridge.snapshot import GroupSnapshot, MemberLevel, Source
-from sonos_bridge.topology import parse_zone_group_state
+from sonos_bridge.playback.takeover.instep_record import InStepRecord
+from sonos_bridge.playback.takeover.snapshot import GroupSnapshot, MemberLevel, Source
+from sonos_bridge.playback.takeover.topology import parse_zone_group_state
 
 HOUSE = parse_zone_group_state(
     (Path(__file__).parent / "data" / "zone_group_state_s2.xml").read_text()

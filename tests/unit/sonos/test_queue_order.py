@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from sonos_bridge.queue_order import Rendezvous, global_order, holding
+from sonos_bridge.playback.queue_order import Rendezvous, global_order, holding
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sonos_bridge.topology import (
+from sonos_bridge.playback.takeover.topology import (
     Difference,
     Join,
     Plan,

@@ -8,8 +8,8 @@ the topology as it was (who was grouped with whom and who led, by UID), the room
 affects, the temporary coordinator, and each original group's snapshot (source, position,
 play state, every member's volume and mute).
 
-A record is a plain value that survives a round trip through JSON; `SnapshotStore` keeps
-it in `STATE_DIR` next to the single-group snapshots.
+A record is a plain value that survives a round trip through JSON; `InStepStore` keeps
+it in `STATE_DIR/snapshots/instep`, next to the single-group snapshots.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sonos_bridge.snapshot import GroupSnapshot
-from sonos_bridge.topology import Topology, restricted
+from sonos_bridge.playback.takeover.snapshot import GroupSnapshot
+from sonos_bridge.playback.takeover.snapshot_store import RecordStore
+from sonos_bridge.playback.takeover.topology import Topology, restricted
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +74,14 @@ class InStepRecord:
             topology=Topology.from_json(document["topology"]),
             snapshots=tuple(GroupSnapshot.from_json(json.dumps(s)) for s in document["snapshots"]),
         )
+
+
+def _key_of(record: InStepRecord) -> str:
+    return record.key
+
+
+class InStepStore(RecordStore[InStepRecord]):
+    """The in-step announcements in progress (one file per temporary coordinator)."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory, InStepRecord.from_json, _key_of)
