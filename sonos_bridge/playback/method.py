@@ -81,3 +81,36 @@ class PlaybackMethod(Protocol):
     def attach(self, coordinator_uid: str, stopping: threading.Event) -> GroupPlayback: ...
 
     def leftovers(self) -> list[Speaker]: ...
+
+
+# --- In step across groups (issue 16) ---------------------------------------------------
+class InStepRun(Protocol):
+    """One in-step batch: the rooms are joined when it exists; `play`, then `finish`.
+
+    `alone` maps the coordinator UID of each group left out of the temporary group (its
+    music could not come back) to why, in words; `failed` maps each room that could not
+    take part to what went wrong.
+    """
+
+    alone: dict[str, str]
+    failed: dict[str, str]
+
+    def play(self, audio: Prepared, announcement: Announcement) -> int: ...
+
+    def finish(self) -> list[str]: ...
+
+
+class InStepMethod(Protocol):
+    """Joins groups into one for an announcement and puts them back (`takeover.instep`)."""
+
+    def start(self, coordinators: tuple[Speaker, ...], stopping: threading.Event) -> InStepRun:
+        """Snapshot, save and join; raises `SpeakerError` when nothing could be read."""
+        ...
+
+    def leftovers(self) -> list[tuple[str, tuple[Speaker, ...]]]:
+        """Each in-step run a previous process left (its key, its groups' coordinators)."""
+        ...
+
+    def recover(self, key: str) -> None: ...
+
+    def close(self) -> None: ...

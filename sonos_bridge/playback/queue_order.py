@@ -21,11 +21,8 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Generic, TypeVar
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 def global_order(uids: Iterable[str]) -> list[str]:
@@ -48,16 +45,13 @@ def holding(locks: Mapping[str, threading.Lock]) -> Iterator[None]:
             lock.release()
 
 
-class Rendezvous(Generic[T]):
+class Rendezvous:
     """Where the workers of every coordinator one request needs meet.
 
     Each worker calls `arrive` when the rendezvous reaches the head of its queue. The
     last one to arrive leads: it plays the request while the others `wait`, then calls
-    `release`. Meanwhile the leader may `assign` a waiting worker a task of its own (a
-    group that plays alone rather than in step): `wait` hands it over, the worker runs it
-    on its own thread and waits again. A worker that cannot take part (the bridge is
-    stopping) calls `cancel` instead, which releases everyone who waits and makes later
-    arrivals return at once.
+    `release`. A worker that cannot take part (the bridge is stopping) calls `cancel`
+    instead, which releases everyone who waits and makes later arrivals return at once.
     """
 
     def __init__(self, parties: Iterable[str]) -> None:
@@ -66,7 +60,6 @@ class Rendezvous(Generic[T]):
             raise ValueError("a rendezvous needs at least one party")
         self._condition = threading.Condition()
         self._arrived: set[str] = set()
-        self._tasks: dict[str, T] = {}
         self._released = False
         self.cancelled = False
         self.stopping = threading.Event()  # set to cut the request playing short
@@ -86,34 +79,25 @@ class Rendezvous(Generic[T]):
         with self._condition:
             return frozenset(self._arrived)
 
-    def wait(self, uid: str, timeout: float | None = None) -> T | None:
-        """Block until released (None) or a task is assigned to `uid` (the task).
-
-        Raises TimeoutError when neither happened within `timeout`.
-        """
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the leader released the parties (or `cancel`); False on timeout."""
         with self._condition:
-            if not self._condition.wait_for(lambda: self._released or uid in self._tasks, timeout):
-                raise TimeoutError(f"nothing for {uid} within {timeout} s")
-            return self._tasks.pop(uid, None)
-
-    def assign(self, uid: str, task: T) -> None:
-        """Hand `task` to the waiting worker of `uid` (only the leader calls this)."""
-        with self._condition:
-            self._tasks[uid] = task
-            self._condition.notify_all()
+            return self._condition.wait_for(lambda: self._released, timeout)
 
     def release(self) -> None:
         with self._condition:
             self._released = True
             self._condition.notify_all()
 
-    def cancel(self) -> None:
-        """Nobody leads: what waits goes on (the request is answered by the canceller)."""
+    def cancel(self) -> bool:
+        """Nobody leads: what waits goes on. True for the first caller, who answers the
+        request; False when it was released or cancelled already."""
         with self._condition:
             first = not self._released
             self._released = True
             self.cancelled = self.cancelled or first
             self._condition.notify_all()
+            return first
 
     def cut(self) -> None:
         """The bridge stops: the request playing ends now."""

@@ -9,7 +9,7 @@ affects, the temporary coordinator, and each original group's snapshot (source, 
 play state, every member's volume and mute).
 
 A record is a plain value that survives a round trip through JSON; `InStepStore` keeps
-it in `STATE_DIR/snapshots/instep`, next to the single-group snapshots.
+it in `STATE_DIR/instep`, next to the single-group snapshots.
 """
 
 from __future__ import annotations

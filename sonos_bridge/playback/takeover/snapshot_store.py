@@ -1,7 +1,7 @@
 """Group snapshots on disk, so that a crash in the middle of an announcement is repaired.
 
 One file per group coordinator in `STATE_DIR/snapshots` (an in-step announcement's record
-in `STATE_DIR/snapshots/instep`, see `instep_record`), written before the first clip
+in `STATE_DIR/instep`, see `instep_record`), written before the first clip
 plays and removed once the group is restored. A file that is still there when the bridge
 starts means the bridge died (SIGKILL, OOM, power cut) while that group played an
 announcement: its music is restored before the group plays anything new.
