@@ -156,6 +156,7 @@ class BridgeService:
     def start_components(self) -> None:
         """Everything but the MQTT connection (which `ServiceRunner` starts)."""
         self.audio.start()
+        self.playback.reform_joined()  # rooms a crash left joined: before reading them
         self.registry.refresh()
         self.playback.start()  # groups a crash left mid-announcement: restored first
         self.setup_check = check_in_background(self.settings, self.registry, self.audio.port)

@@ -12,7 +12,7 @@ group: the leader takes the second from every queue before re-forming.
 
 Threads: `lead` runs on the leading coordinator worker's thread; an alone group plays on a
 `play-alone_<n>` thread with its own (waiting) worker's method, which nothing else uses
-meanwhile. `InStepRecovery` is led the same way at start, before any request.
+meanwhile.
 """
 
 from __future__ import annotations
@@ -59,15 +59,6 @@ class InStepItem:
     def answer(self, outcome: Outcome) -> None:
         self.hold.release()
         self.job.finish_part(outcome)
-
-
-@dataclass(frozen=True, slots=True)
-class InStepRecovery:
-    """Re-forming what a killed bridge left joined, before those groups play anything."""
-
-    key: str
-    meeting: Rendezvous
-    method: InStepMethod
 
 
 ClipFor = Callable[[InStepItem], Prepared | Outcome]
@@ -184,13 +175,3 @@ def _finish(run: InStepRun | None) -> list[str]:
     for warning in warnings:
         logger.warning("After an in-step announcement: %s", warning)
     return warnings
-
-
-def recover(item: InStepRecovery) -> None:
-    """Never raises: a failed recovery must not keep announcements from playing."""
-    try:
-        item.method.recover(item.key)
-    except Exception:
-        logger.exception("Re-forming the groups after a crash failed")
-    finally:
-        item.meeting.release()

@@ -37,7 +37,7 @@ from typing import Protocol
 
 from sonos_bridge.audio.prepared import Prepared
 from sonos_bridge.errors import BridgeError, SpeakerUnreachableError
-from sonos_bridge.playback.in_step import InStepItem, InStepRecovery, lead, recover
+from sonos_bridge.playback.in_step import InStepItem, lead
 from sonos_bridge.playback.jobs import ClipHold, ClipPins, Job, Outcome, PlayItem
 from sonos_bridge.playback.method import (
     Group,
@@ -70,7 +70,7 @@ EMPTY = _Empty()
 
 
 RECOVER = _Recover()
-Item = PlayItem | _Recover | InStepItem | InStepRecovery
+Item = PlayItem | _Recover | InStepItem
 QueueItem = Item | None
 
 
@@ -142,7 +142,7 @@ class CoordinatorWorker:
         try:
             if isinstance(item, PlayItem):
                 self._batch(item)
-            elif isinstance(item, InStepItem | InStepRecovery):
+            elif isinstance(item, InStepItem):
                 self._meet(item)
             else:
                 self._recover(self._group())
@@ -153,24 +153,22 @@ class CoordinatorWorker:
 
     def _refuse(self, item: Item) -> None:
         """The bridge is stopping: nothing starts; an in-step request frees its others."""
-        if isinstance(item, InStepItem | InStepRecovery) and item.meeting.cancel():
-            if isinstance(item, InStepItem):
+        if isinstance(item, InStepItem):
+            if item.meeting.cancel():
                 item.answer(Outcome(item.speakers, "failed", "the bridge is stopping"))
         elif isinstance(item, PlayItem):
             item.answer(Outcome(item.speakers, "failed", "the bridge is stopping"))
 
     # ------------------------------------------------------------ in step
-    def _meet(self, item: InStepItem | InStepRecovery) -> None:
+    def _meet(self, item: InStepItem) -> None:
         """Arrive at the request's rendezvous: the last to arrive leads, the others wait."""
         self._meeting = item.meeting
         try:
             self.busy_since = time.monotonic()
-            if not item.meeting.arrive(self.coordinator.uid):
-                item.meeting.wait()
-            elif isinstance(item, InStepItem):
+            if item.meeting.arrive(self.coordinator.uid):
                 lead(item, self._clip_for)
             else:
-                recover(item)
+                item.meeting.wait()
         finally:
             self._meeting = None
 
@@ -334,12 +332,16 @@ class PlaybackManager:
             coordinator = known if known and known.is_coordinator else left
             logger.info("%s was interrupted mid-announcement; restoring it", coordinator.name)
             self.worker_for(coordinator).submit(RECOVER)
-        for key, coordinators in self._instep.leftovers() if self._instep else ():
+
+    def reform_joined(self) -> None:
+        """Re-form the groups a previous run left joined for an in-step announcement, and
+        restore their music (main thread, at start: before the speakers are first read,
+        so that the bridge never takes a temporary group for the household's own)."""
+        if self._instep is None:
+            return
+        for key in self._instep.leftovers():
             logger.info("Rooms were joined for an interrupted announcement; re-forming them")
-            workers = self._workers_of(coordinators)
-            meeting = Rendezvous(workers)
-            assert self._instep is not None
-            self._submit_all(workers, InStepRecovery(key, meeting, self._instep))
+            self._instep.recover(key)
 
     def worker_for(self, speaker: Speaker) -> CoordinatorWorker:
         """The worker of `speaker`'s coordinator; one per coordinator UID, ever."""
@@ -401,9 +403,7 @@ class PlaybackManager:
         return {c.uid: self.worker_for(c) for c in coordinators}
 
     @staticmethod
-    def _submit_all(
-        workers: dict[str, CoordinatorWorker], item: InStepItem | InStepRecovery
-    ) -> None:
+    def _submit_all(workers: dict[str, CoordinatorWorker], item: InStepItem) -> None:
         """On every worker's queue at once, their locks held in the global order: two
         requests for overlapping groups then meet in the same order in every queue."""
         with holding({uid: worker.enqueue_lock for uid, worker in workers.items()}):

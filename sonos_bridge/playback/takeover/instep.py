@@ -88,15 +88,8 @@ class InStep:
     def start(self, coordinators: tuple[Speaker, ...], stopping: threading.Event) -> InStepRun:
         return InStepRun(self, coordinators, stopping)
 
-    def leftovers(self) -> list[tuple[str, tuple[Speaker, ...]]]:
-        found = []
-        for record in self.store.leftovers():
-            coordinators = tuple(
-                Speaker.group_coordinator(s.coordinator_name, s.coordinator_uid, s.coordinator_ip)
-                for s in record.snapshots
-            )
-            found.append((record.key, coordinators))
-        return found
+    def leftovers(self) -> list[str]:
+        return [record.key for record in self.store.leftovers()]
 
     def recover(self, key: str) -> None:
         """Re-form what a killed bridge left joined; restore the music the user left."""
