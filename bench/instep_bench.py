@@ -199,26 +199,18 @@ def measure(size: int, rounds: int, work: Path) -> tuple[list[InStepRound], list
         house.close()
 
 
+def line(label: str, values: list[float]) -> str:
+    return f"  {label:<40}{p50(values)} {worst(values)}"
+
+
 def report(size: int, steps: list[InStepRound], apart: list[ParallelRound]) -> None:
     print(f"\n{size} rooms in {size // 2} groups ({len(steps)} rounds; median, worst; ms)")
-    print(
-        f"  in step   request -> all joined        {p50([r.joined_ms for r in steps])} {worst([r.joined_ms for r in steps])}"
-    )
-    print(
-        f"            request -> leader's fetch    {p50([r.fetch_ms for r in steps])} {worst([r.fetch_ms for r in steps])}"
-    )
-    print(
-        f"            clip end -> all groups back  {p50([r.back_ms for r in steps])} {worst([r.back_ms for r in steps])}"
-    )
-    print(
-        f"  parallel  request -> first fetch       {p50([r.first_fetch_ms for r in apart])} {worst([r.first_fetch_ms for r in apart])}"
-    )
-    print(
-        f"            spread of the fetches        {p50([r.spread_ms for r in apart])} {worst([r.spread_ms for r in apart])}"
-    )
-    print(
-        f"            clip end -> slowest back     {p50([r.back_ms for r in apart])} {worst([r.back_ms for r in apart])}"
-    )
+    print(line("in step   request -> all joined", [r.joined_ms for r in steps]))
+    print(line("          request -> leader's fetch", [r.fetch_ms for r in steps]))
+    print(line("          clip end -> all groups back", [r.back_ms for r in steps]))
+    print(line("parallel  request -> first fetch", [r.first_fetch_ms for r in apart]))
+    print(line("          spread of the fetches", [r.spread_ms for r in apart]))
+    print(line("          clip end -> slowest back", [r.back_ms for r in apart]))
 
 
 def main() -> int:
