@@ -207,3 +207,27 @@ def test_many_concurrent_overlapping_requests_all_answered_groups_intact(
     assert sonos.household.grouping_of() == before
     radio_back(rooms["Office"], volume=30)
     radio_back(rooms["Living Room"], volume=15)
+
+
+def test_rooms_joined_wait_their_turn_and_an_unaffected_room_does_not(
+    sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe
+) -> None:
+    rooms = house(sonos)
+    before = sonos.household.grouping_of()
+    bridge_factory()
+    together = ["Living Room", "Office"]
+    request(listener, "sonos/tts", text=LONG_TEXT, speaker=together, sync=True, id="joined")
+    living = rooms["Living Room"]
+    living.wait_until(lambda: bool(living.plays) and living.state == "PLAYING")
+    request(listener, "sonos/tts/Kitchen", text="Kitchen after", id="kitchen")
+    request(listener, "sonos/tts/Bedroom", text="Bedroom now", id="bedroom")
+    bedroom = wait_result(listener, "bedroom")
+    assert bedroom["status"] == "played"
+    clip = living.plays[0]  # the Bedroom did not wait for the rooms in step:
+    assert not clip.finished or rooms["Bedroom"].plays[0].requested_at < clip.finished_at
+    assert wait_result(listener, "joined")["status"] == "played"
+    assert wait_result(listener, "kitchen")["status"] == "played"
+    kitchen_play = living.plays[1]  # the Kitchen's group, after the groups were re-formed
+    assert kitchen_play.requested_at > living.plays[0].finished_at
+    assert sorted(kitchen_play.group) == ["Kitchen", "Living Room"]
+    assert sonos.household.grouping_of() == before
