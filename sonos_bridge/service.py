@@ -139,8 +139,9 @@ class BridgeService:
             self.connection, settings.ha_discovery_prefix, self.base_topic
         )
         self._stop = threading.Event()
-        self._refresh_now = threading.Event()  # an unknown name may be a new speaker
+        self._refresh_now = threading.Event()  # a new speaker? groups put back?
         self._refresher = threading.Thread(target=self._refresh_loop, name="speakers", daemon=True)
+        self.playback.after_regrouping = self._refresh_now.set
         self._route_messages()
 
     def _route_messages(self) -> None:

@@ -55,6 +55,7 @@ class InStepItem:
     rooms: Mapping[str, list[str]]  # coordinator UID -> the requested rooms in its group
     parties: Mapping[str, Party]  # coordinator UID -> its worker
     method: InStepMethod
+    regrouped: Callable[[], None]  # the groups were changed and put back: re-read them
 
     def answer(self, outcome: Outcome) -> None:
         self.hold.release()
@@ -148,6 +149,8 @@ def lead(item: InStepItem, clip_for: ClipFor) -> None:
         outcome = Outcome(item.speakers, "failed", f"internal error: {exc}")
     finally:
         warnings = _finish(run)
+        if run is not None:
+            item.regrouped()  # a speaker list read meanwhile saw the temporary group
     item.answer(replace(outcome, warnings=(*outcome.warnings, *warnings)))
     meeting.release()
 

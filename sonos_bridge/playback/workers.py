@@ -319,6 +319,9 @@ class PlaybackManager:
         self._pins = pins
         self.options = options
         self._instep = instep
+        # Called after an in-step request put the groups back (the service re-reads the
+        # speakers: a read while rooms were joined saw the temporary group).
+        self.after_regrouping: Callable[[], None] = lambda: None
         self._workers: dict[str, CoordinatorWorker] = {}
         self._lock = threading.Lock()
 
@@ -396,6 +399,7 @@ class PlaybackManager:
             rooms={uid: [s.name for s in speakers] for uid, speakers in by_coordinator.items()},
             parties=workers,
             method=self._instep,
+            regrouped=self.after_regrouping,
         )
         self._submit_all(workers, item)
 

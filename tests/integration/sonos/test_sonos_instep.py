@@ -15,6 +15,7 @@ from testkit.fakes.harness import LONG_TEXT, radio_back, request, wait_result
 from testkit.fakes.speaker import FakeSonosSystem, FakeSpeaker
 from testkit.fakes.speaker.topology import Bonded
 from testkit.support.probe import Probe
+from testkit.waits import eventually
 from tests.integration.sonos.conftest import BridgeFactory
 
 TV_URI = "x-sonos-htastream:{uid}:spdif"
@@ -231,3 +232,26 @@ def test_rooms_joined_wait_their_turn_and_an_unaffected_room_does_not(
     assert kitchen_play.requested_at > living.plays[0].finished_at
     assert sorted(kitchen_play.group) == ["Kitchen", "Living Room"]
     assert sonos.household.grouping_of() == before
+
+
+def test_a_speaker_list_read_while_rooms_are_joined_is_read_again_after(
+    sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe
+) -> None:
+    rooms = house(sonos)
+    bridge = bridge_factory()
+    request(listener, "sonos/tts", text=LONG_TEXT, speaker="all", id="joined")
+    living = rooms["Living Room"]
+    living.wait_until(lambda: bool(living.plays) and living.state == "PLAYING")
+    bridge.refresh_speakers()  # the periodic re-read, while every room is in one group
+    assert {s.coordinator_name for s in bridge.registry.all()} == {"Living Room"}
+    assert wait_result(listener, "joined")["status"] == "played"
+    office = rooms["Office"]
+
+    def read_again() -> bool:
+        known = bridge.registry.by_uid(office.uid)
+        return known is not None and known.is_coordinator
+
+    eventually(read_again, "the speakers read again after the groups were put back")
+    request(listener, "sonos/tts/Office", text="Office only", id="office")
+    assert wait_result(listener, "office")["status"] == "played"
+    assert len(office.plays) == 1 and office.plays[0].group == ["Office"]
