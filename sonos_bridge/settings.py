@@ -319,7 +319,7 @@ class SonosSettings(MqttSettings):
             "When an announcement for rooms in more than one group plays in step, as one "
             "stream from a temporary group (no echo between rooms; every group is re-formed "
             "and its music put back afterwards): all: only for requests to all speakers; "
-            "always: for every request that names rooms in several groups; never: each group "
+            "always: for every request that names more than one room; never: each group "
             'plays on its own, started together but not in step. A request\'s "sync" (true, '
             "false) overrides it."
         ),
