@@ -67,6 +67,7 @@ bench: venv system-packages
 	$(BIN)/python bench/broker_bench.py
 	$(BIN)/python bench/tls_bench.py
 	$(BIN)/python bench/sonos_bench.py
+	$(BIN)/python bench/instep_bench.py
 	$(BIN)/python bench/idle_bench.py
 	$(BIN)/python bench/tts_bench.py
 

@@ -1,4 +1,4 @@
-"""Home Assistant MQTT discovery: one `notify` entity per speaker.
+"""Home Assistant MQTT discovery: one `notify` entity per speaker, and "All speakers".
 
 HA's MQTT notify entity renders its `command_template` with the message as `value` and
 publishes the result to the command topic, the bridge's `<base>/tts/<speaker>`. The
@@ -33,6 +33,7 @@ from mqtt_service.discovery import (
     slugify,
 )
 from mqtt_service.discovery_publisher import DiscoveryPublisher
+from sonos_bridge.request.announcement import ALL_SPEAKERS
 from sonos_bridge.speakers import Speaker
 
 logger = logging.getLogger(__name__)
@@ -58,23 +59,35 @@ def command_topic(base_topic: str, name: str) -> str:
     return f"{base_topic}/tts/{level}"
 
 
-def notify_config(speaker: Speaker, base_topic: str, status_topic: str) -> NotifyConfig:
+def _notify(key: str, name: str, model: str, topic: str, status_topic: str) -> NotifyConfig:
+    """The one shape of every notify entity: `key` makes its ids, `name` its device."""
     base = entity_base(
         NODE_ID,
         name="Announce",
-        unique_id=f"{NODE_ID}_{speaker.uid}_notify",
+        unique_id=f"{NODE_ID}_{key}_notify",
         status_topic=status_topic,
-        device_info=device(
-            f"{NODE_ID}_{speaker.uid}", speaker.name, "Sonos speaker via sonos_bridge"
-        ),
+        device_info=device(f"{NODE_ID}_{key}", name, model),
     )
     return {
         **base,
-        "command_topic": command_topic(base_topic, speaker.name),
+        "command_topic": topic,
         "command_template": COMMAND_TEMPLATE,
         "retain": False,
         "icon": "mdi:bullhorn",
     }
+
+
+def notify_config(speaker: Speaker, base_topic: str, status_topic: str) -> NotifyConfig:
+    topic = command_topic(base_topic, speaker.name)
+    model = "Sonos speaker via sonos_bridge"
+    return _notify(speaker.uid, speaker.name, model, topic, status_topic)
+
+
+def all_speakers_config(base_topic: str, status_topic: str) -> NotifyConfig:
+    """Every room at once (`<base>/tts/all`): in step by default (SONOS_SYNC=all)."""
+    topic = f"{base_topic}/tts/{ALL_SPEAKERS}"
+    model = "Every Sonos speaker via sonos_bridge"
+    return _notify(ALL_SPEAKERS, "All speakers", model, topic, status_topic)
 
 
 class SpeakerDiscovery:
@@ -103,5 +116,8 @@ class SpeakerDiscovery:
             self.topic_for(speaker): notify_config(speaker, self._base_topic, status)
             for speaker in speakers
         }
+        if speakers:
+            all_topic = discovery_topic(self._prefix, "notify", NODE_ID, ALL_SPEAKERS)
+            configs[all_topic] = all_speakers_config(self._base_topic, status)
         self._publisher.publish(configs)
         logger.info("Published Home Assistant discovery for %d speakers", len(speakers))

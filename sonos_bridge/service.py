@@ -39,7 +39,7 @@ from sonos_bridge.playback.takeover.upnp import close_sessions
 from sonos_bridge.request.announcement import Announcement, Rejection, ReplyTo, parse_announcement
 from sonos_bridge.request.results import Result, ResultPublisher, elapsed_ms
 from sonos_bridge.settings import SonosSettings
-from sonos_bridge.speakers import SpeakerRegistry
+from sonos_bridge.speakers import Speaker, SpeakerRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +139,9 @@ class BridgeService:
             self.connection, settings.ha_discovery_prefix, self.base_topic
         )
         self._stop = threading.Event()
-        self._refresh_now = threading.Event()  # an unknown name may be a new speaker
+        self._refresh_now = threading.Event()  # a new speaker? groups put back?
         self._refresher = threading.Thread(target=self._refresh_loop, name="speakers", daemon=True)
+        self.playback.after_regrouping = self._refresh_now.set
         self._route_messages()
 
     def _route_messages(self) -> None:
@@ -156,6 +157,7 @@ class BridgeService:
     def start_components(self) -> None:
         """Everything but the MQTT connection (which `ServiceRunner` starts)."""
         self.audio.start()
+        self.playback.reform_joined()  # rooms a crash left joined: before reading them
         self.registry.refresh()
         self.playback.start()  # groups a crash left mid-announcement: restored first
         self.setup_check = check_in_background(self.settings, self.registry, self.audio.port)
@@ -301,18 +303,32 @@ class BridgeService:
             return
         audio = self.preparer.submit(announcement, lang)
         coordinators = {speaker.coordinator_uid for speaker in targets}
+        in_step = self.in_step(announcement, targets)
 
         def answer(result: Result, played: Announcement) -> None:
             self._answer(result, played.reply_to, receipt)
 
-        job = Job(announcement, [s.name for s in targets], len(coordinators), answer)
+        parts = 1 if in_step else len(coordinators)
+        several = in_step if len(targets) > 1 else None
+        job = Job(announcement, [s.name for s in targets], parts, answer, in_step=several)
         logger.info(
             "Request %s: %d characters for %s",
             announcement.id,
             len(announcement.text),
             ", ".join(job.speakers),
         )
-        self.playback.enqueue(job, targets, audio)
+        self.playback.enqueue(job, targets, audio, in_step=in_step)
+
+    def in_step(self, announcement: Announcement, targets: list[Speaker]) -> bool:
+        """Whether several rooms play as one stream: the request's "sync", else SONOS_SYNC
+        (`all`: for requests to all speakers; `always`; `never`)."""
+        if len(targets) < 2:
+            return False
+        wanted = announcement.options.sync
+        if wanted is None:
+            rule = self.settings.sonos_sync
+            wanted = rule == "always" or (rule == "all" and announcement.all_speakers)
+        return wanted
 
     def _answer_rejection(self, rejection: Rejection, receipt: Receipt) -> None:
         result = Result(

@@ -311,3 +311,16 @@ class SonosSettings(MqttSettings):
     @property
     def sound_max_bytes(self) -> int:
         return int(self.sound_max_mb * 1024 * 1024)
+
+    # --- Whole house: announcements in step (issue 16) -----------------------------------
+    sonos_sync: Literal["all", "always", "never"] = Field(
+        default="all",
+        description=(
+            "When an announcement for rooms in more than one group plays in step, as one "
+            "stream from a temporary group (no echo between rooms; every group is re-formed "
+            "and its music put back afterwards): all: only for requests to all speakers; "
+            "always: for every request that names more than one room; never: each group "
+            'plays on its own, started together but not in step. A request\'s "sync" (true, '
+            "false) overrides it."
+        ),
+    )

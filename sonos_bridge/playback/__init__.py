@@ -4,6 +4,8 @@
 outcomes into one result; `workers` runs one queue and thread per coordinator; `method`
 is the interface a worker plays through, implemented by two peers, `clip` (S2 audio clips
 mixed over the music) and `takeover` (UPnP snapshot, play, restore); `chooser` picks one of
-them per announcement and group; `factory` builds it all. May import `request` and `audio`;
+them per announcement and group; `in_step` puts a request for several groups on all their
+queues at once (`queue_order`: one global order, a rendezvous) so they play it in step;
+`factory` builds it all. May import `request` and `audio`;
 `clip` and `takeover` never import each other.
 """

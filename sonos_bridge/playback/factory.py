@@ -17,6 +17,8 @@ from sonos_bridge.playback.chooser import ModeChooser
 from sonos_bridge.playback.clip.method import ClipMode
 from sonos_bridge.playback.clip.player import ClipPlayer
 from sonos_bridge.playback.method import PlaybackOptions, UrlFor
+from sonos_bridge.playback.takeover.instep import InStep
+from sonos_bridge.playback.takeover.instep_record import InStepStore
 from sonos_bridge.playback.takeover.method import Takeover
 from sonos_bridge.playback.takeover.snapshot_store import SnapshotStore
 from sonos_bridge.playback.takeover.transport_events import configure_listener
@@ -37,10 +39,12 @@ def build_playback(
     clip_player: ClipPlayer,
     options: PlaybackOptions,
 ) -> PlaybackManager:
-    """Clips or takeover per group (`clip_mode` = SONOS_CLIP_MODE), snapshots kept in
-    `snapshot_dir`, transport events (when `events`) on `event_port`."""
+    """Clips or takeover per group (`clip_mode` = SONOS_CLIP_MODE), in-step announcements
+    across groups, snapshots kept in `snapshot_dir`, transport events (when `events`) on
+    `event_port`."""
     configure_listener(event_port, advertise_host)
     store = SnapshotStore(snapshot_dir)
     takeover = Takeover(url_for, store, options, join=sounds.joined, pins=cache, events=events)
     chooser = ModeChooser(ClipMode(clip_player, url_for), takeover, clip_mode)
-    return PlaybackManager(speakers, chooser, cache, options)
+    instep = InStep(takeover, InStepStore(snapshot_dir.with_name("instep")))
+    return PlaybackManager(speakers, chooser, cache, options, instep)

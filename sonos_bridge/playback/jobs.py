@@ -45,8 +45,11 @@ class Job:
         speakers: list[str],
         parts: int,
         publish: Callable[[Result, Announcement], None],
+        *,
+        in_step: bool | None = None,
     ) -> None:
         self.announcement = announcement
+        self.in_step = in_step  # None: one room, nothing to be in step with
         self.speakers = speakers
         self._remaining = parts
         self._outcomes: list[Outcome] = []
@@ -86,6 +89,7 @@ class Job:
             error="; ".join(errors) or None,
             latency_ms=max(latencies) if latencies else elapsed_ms(self.announcement.received_at),
             warnings=tuple(warnings),
+            in_step=self.in_step,
         )
 
 

@@ -81,3 +81,38 @@ class PlaybackMethod(Protocol):
     def attach(self, coordinator_uid: str, stopping: threading.Event) -> GroupPlayback: ...
 
     def leftovers(self) -> list[Speaker]: ...
+
+
+# --- In step across groups (issue 16) ---------------------------------------------------
+class InStepRun(Protocol):
+    """One in-step batch: the rooms are joined when it exists; `play`, then `finish`.
+
+    `alone` maps the coordinator UID of each group left out of the temporary group (its
+    music could not come back) to why, in words; `failed` maps each room that could not
+    take part to what went wrong.
+    """
+
+    alone: dict[str, str]
+    failed: dict[str, str]
+
+    def play(self, audio: Prepared, announcement: Announcement) -> int: ...
+
+    def finish(self) -> list[str]: ...
+
+
+class InStepMethod(Protocol):
+    """Joins groups into one for an announcement and puts them back (`takeover.instep`)."""
+
+    def start(self, coordinators: tuple[Speaker, ...], stopping: threading.Event) -> InStepRun:
+        """Snapshot, save and join; raises `SpeakerError` when nothing could be read."""
+        ...
+
+    def leftovers(self) -> list[str]:
+        """The keys of the in-step runs a previous process left joined."""
+        ...
+
+    def recover(self, key: str) -> None:
+        """Re-form that run's groups and restore their music (unless the user moved on)."""
+        ...
+
+    def close(self) -> None: ...

@@ -37,8 +37,16 @@ from typing import Protocol
 
 from sonos_bridge.audio.prepared import Prepared
 from sonos_bridge.errors import BridgeError, SpeakerUnreachableError
+from sonos_bridge.playback.in_step import InStepItem, lead
 from sonos_bridge.playback.jobs import ClipHold, ClipPins, Job, Outcome, PlayItem
-from sonos_bridge.playback.method import Group, GroupSession, PlaybackMethod, PlaybackOptions
+from sonos_bridge.playback.method import (
+    Group,
+    GroupSession,
+    InStepMethod,
+    PlaybackMethod,
+    PlaybackOptions,
+)
+from sonos_bridge.playback.queue_order import Rendezvous, holding
 from sonos_bridge.speakers import Speaker
 
 logger = logging.getLogger(__name__)
@@ -54,8 +62,16 @@ class _Recover:
     """Queue marker: restore what a previous run left before anything new."""
 
 
+class _Empty:
+    """What `_head` finds in an empty queue (None is the stop marker)."""
+
+
+EMPTY = _Empty()
+
+
 RECOVER = _Recover()
-QueueItem = PlayItem | _Recover | None
+Item = PlayItem | _Recover | InStepItem
+QueueItem = Item | None
 
 
 class CoordinatorWorker:
@@ -72,7 +88,9 @@ class CoordinatorWorker:
         self._members = members
         self.options = options
         self.queue: queue.Queue[QueueItem] = queue.Queue()
+        self.enqueue_lock = threading.Lock()  # taken in global order with other queues'
         self.busy_since: float | None = None
+        self._meeting: Rendezvous | None = None  # the in-step request it is part of
         self._stopping = threading.Event()  # nothing new starts
         self._cut = threading.Event()  # the clip playing ends now
         self._playback = method.attach(coordinator.uid, self._cut)
@@ -81,7 +99,7 @@ class CoordinatorWorker:
         )
         self._thread.start()
 
-    def submit(self, item: PlayItem | _Recover) -> None:
+    def submit(self, item: Item) -> None:
         self.queue.put(item)
 
     def relocate(self, coordinator: Speaker) -> None:
@@ -97,6 +115,9 @@ class CoordinatorWorker:
     def cut_short(self) -> None:
         self._cut.set()
         self._playback.interrupt()
+        meeting = self._meeting
+        if meeting is not None:
+            meeting.cut()
 
     def finished(self, timeout: float) -> bool:
         self._thread.join(timeout)
@@ -114,20 +135,50 @@ class CoordinatorWorker:
         finally:
             self._playback.close()
 
-    def _handle(self, item: PlayItem | _Recover) -> None:
+    def _handle(self, item: Item) -> None:
         if self._stopping.is_set():
-            if isinstance(item, PlayItem):
-                item.answer(Outcome(item.speakers, "failed", "the bridge is stopping"))
+            self._refuse(item)
             return
         try:
             if isinstance(item, PlayItem):
                 self._batch(item)
+            elif isinstance(item, InStepItem):
+                self._meet(item)
             else:
                 self._recover(self._group())
         except Exception:
             logger.exception("Worker for %s failed; it keeps serving", self.coordinator.name)
         finally:
             self.busy_since = None
+
+    def _refuse(self, item: Item) -> None:
+        """The bridge is stopping: nothing starts; an in-step request frees its others."""
+        if isinstance(item, InStepItem):
+            if item.meeting.cancel():
+                item.answer(Outcome(item.speakers, "failed", "the bridge is stopping"))
+        elif isinstance(item, PlayItem):
+            item.answer(Outcome(item.speakers, "failed", "the bridge is stopping"))
+
+    # ------------------------------------------------------------ in step
+    def _meet(self, item: InStepItem) -> None:
+        """Arrive at the request's rendezvous: the last to arrive leads, the others wait."""
+        self._meeting = item.meeting
+        try:
+            self.busy_since = time.monotonic()
+            if item.meeting.arrive(self.coordinator.uid):
+                lead(item, self._clip_for)
+            else:
+                item.meeting.wait()
+        finally:
+            self._meeting = None
+
+    def play_alone(self, item: PlayItem) -> Outcome:
+        """This group's part of an in-step request it stays out of, played the usual way
+        (called from a `play-alone` thread while this worker waits in the rendezvous)."""
+        group = self._group()
+        outcome, session = self._play(item, group, None)
+        warnings = self._finish(session)
+        return replace(outcome, warnings=(*outcome.warnings, *warnings))
 
     def _group(self) -> Group:
         coordinator = self.coordinator
@@ -141,18 +192,19 @@ class CoordinatorWorker:
         except Exception:
             logger.exception("Restoring %s after a crash failed", group.coordinator.name)
 
+    def _head(self) -> QueueItem | _Empty:
+        """The item first in the queue, left there (only this thread takes items)."""
+        with self.queue.mutex:
+            return self.queue.queue[0] if self.queue.queue else EMPTY
+
     def _next(self) -> PlayItem | None:
-        """An announcement already waiting joins the batch; anything else ends it."""
-        if self._stopping.is_set():
+        """An announcement already waiting joins the batch; anything else ends it (and
+        stays first in the queue: an in-step request keeps its place in every queue)."""
+        if self._stopping.is_set() or not isinstance(self._head(), PlayItem):
             return None
-        try:
-            item = self.queue.get_nowait()
-        except queue.Empty:
-            return None
-        if isinstance(item, PlayItem):
-            return item
-        self.queue.put(item)  # a stop or a recovery: handled after the restore
-        return None
+        item = self.queue.get_nowait()
+        assert isinstance(item, PlayItem)
+        return item
 
     def _batch(self, first: PlayItem) -> None:
         """Announcements back to back: one snapshot before the first, one restore after.
@@ -202,14 +254,9 @@ class CoordinatorWorker:
 
     def _fail_queued(self, error: str) -> None:
         """A dead speaker: answer what waits for it now instead of one timeout each."""
-        while True:
-            try:
-                item = self.queue.get_nowait()
-            except queue.Empty:
-                return
-            if not isinstance(item, PlayItem):
-                self.queue.put(item)
-                return
+        while isinstance(self._head(), PlayItem):
+            item = self.queue.get_nowait()
+            assert isinstance(item, PlayItem)
             item.answer(Outcome(item.speakers, "failed", error))
 
     def _play(
@@ -236,7 +283,7 @@ class CoordinatorWorker:
         played = Outcome(item.speakers, "played", latency_ms=latency, warnings=tuple(warnings))
         return played, session
 
-    def _clip_for(self, item: PlayItem) -> Prepared | Outcome:
+    def _clip_for(self, item: PlayItem | InStepItem) -> Prepared | Outcome:
         """The item's audio, or the outcome that says why it will not be played."""
         announcement = item.job.announcement
         if announcement.expired():
@@ -265,11 +312,16 @@ class PlaybackManager:
         method: PlaybackMethod,
         pins: ClipPins,
         options: PlaybackOptions,
+        instep: InStepMethod | None = None,
     ) -> None:
         self._speakers = speakers
         self._method = method
         self._pins = pins
         self.options = options
+        self._instep = instep
+        # Called after an in-step request put the groups back (the service re-reads the
+        # speakers: a read while rooms were joined saw the temporary group).
+        self.after_regrouping: Callable[[], None] = lambda: None
         self._workers: dict[str, CoordinatorWorker] = {}
         self._lock = threading.Lock()
 
@@ -283,6 +335,16 @@ class PlaybackManager:
             coordinator = known if known and known.is_coordinator else left
             logger.info("%s was interrupted mid-announcement; restoring it", coordinator.name)
             self.worker_for(coordinator).submit(RECOVER)
+
+    def reform_joined(self) -> None:
+        """Re-form the groups a previous run left joined for an in-step announcement, and
+        restore their music (main thread, at start: before the speakers are first read,
+        so that the bridge never takes a temporary group for the household's own)."""
+        if self._instep is None:
+            return
+        for key in self._instep.leftovers():
+            logger.info("Rooms were joined for an interrupted announcement; re-forming them")
+            self._instep.recover(key)
 
     def worker_for(self, speaker: Speaker) -> CoordinatorWorker:
         """The worker of `speaker`'s coordinator; one per coordinator UID, ever."""
@@ -301,15 +363,56 @@ class PlaybackManager:
                 worker.relocate(coordinator)
             return worker
 
-    def enqueue(self, job: Job, targets: list[Speaker], audio: Future[Prepared]) -> None:
-        """Queue `job` on every distinct coordinator among `targets`."""
+    def enqueue(
+        self, job: Job, targets: list[Speaker], audio: Future[Prepared], *, in_step: bool = False
+    ) -> None:
+        """Queue `job` on every distinct coordinator among `targets`: one part each, or
+        with `in_step` one item on all of them (a job of one part)."""
         by_coordinator: dict[str, list[Speaker]] = {}
         for speaker in targets:
             by_coordinator.setdefault(speaker.coordinator_uid, []).append(speaker)
+        if in_step and self._instep is not None:
+            self._enqueue_in_step(job, targets, audio, by_coordinator)
+            return
         for speakers in by_coordinator.values():
             worker = self.worker_for(speakers[0])
             hold = ClipHold(audio, self._pins)
             worker.submit(PlayItem(job, audio, [s.name for s in speakers], hold))
+
+    def _enqueue_in_step(
+        self,
+        job: Job,
+        targets: list[Speaker],
+        audio: Future[Prepared],
+        by_coordinator: dict[str, list[Speaker]],
+    ) -> None:
+        assert self._instep is not None
+        coordinators = tuple(speakers[0].coordinator for speakers in by_coordinator.values())
+        workers = self._workers_of(coordinators)
+        item = InStepItem(
+            job=job,
+            audio=audio,
+            speakers=[s.name for s in targets],
+            hold=ClipHold(audio, self._pins),
+            meeting=Rendezvous(workers),
+            coordinators=coordinators,
+            rooms={uid: [s.name for s in speakers] for uid, speakers in by_coordinator.items()},
+            parties=workers,
+            method=self._instep,
+            regrouped=self.after_regrouping,
+        )
+        self._submit_all(workers, item)
+
+    def _workers_of(self, coordinators: tuple[Speaker, ...]) -> dict[str, CoordinatorWorker]:
+        return {c.uid: self.worker_for(c) for c in coordinators}
+
+    @staticmethod
+    def _submit_all(workers: dict[str, CoordinatorWorker], item: InStepItem) -> None:
+        """On every worker's queue at once, their locks held in the global order: two
+        requests for overlapping groups then meet in the same order in every queue."""
+        with holding({uid: worker.enqueue_lock for uid, worker in workers.items()}):
+            for worker in workers.values():
+                worker.submit(item)
 
     @property
     def workers(self) -> list[CoordinatorWorker]:
@@ -346,3 +449,5 @@ class PlaybackManager:
         deadline = time.monotonic() + timeout
         for worker in playing:
             worker.join(max(0.0, deadline - time.monotonic()))
+        if self._instep is not None:
+            self._instep.close()

@@ -1,4 +1,4 @@
-"""How a request wants to be played, besides its text: mode, priority, chime and sound.
+"""How a request wants to be played, besides its text: mode, priority, chime, sound, sync.
 
 Parsed with the rest of the request (on paho's thread, cheap, no I/O): names and URLs are
 only checked for their form here; whether a named sound exists or a URL answers is found
@@ -31,6 +31,7 @@ class PlayOptions:
     chime: bool | str = False
     sound: str | None = None
     sound_url: str | None = None
+    sync: bool | None = None  # in step across groups; None follows SONOS_SYNC
 
     @property
     def has_sound(self) -> bool:
@@ -49,7 +50,14 @@ def parse_options(document: dict[str, Any]) -> PlayOptions:
         chime=_chime(document.get("chime")),
         sound=sound,
         sound_url=sound_url,
+        sync=_sync(document.get("sync")),
     )
+
+
+def _sync(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise RequestError(f'"sync" must be true or false, not {json.dumps(value)}')
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> Any:

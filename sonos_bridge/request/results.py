@@ -38,6 +38,7 @@ class Result:
     error: str | None = None
     latency_ms: int | None = None
     warnings: tuple[str, ...] = ()
+    in_step: bool | None = None  # for several rooms: one stream from a temporary group
 
     def to_json(self) -> str:
         body: dict[str, Any] = {
@@ -49,6 +50,8 @@ class Result:
         }
         if self.warnings:
             body["warnings"] = list(self.warnings)
+        if self.in_step is not None:
+            body["in_step"] = self.in_step
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 

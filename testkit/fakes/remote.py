@@ -63,12 +63,13 @@ def start_fake_speakers(
     two_writes: tuple[str, ...] = (),
     block_events: tuple[str, ...] = (),
     s2: tuple[str, ...] = (),
+    groups: tuple[tuple[str, ...], ...] = (),
 ) -> tuple[subprocess.Popen[bytes], dict[str, RemoteSpeaker]]:
     """`python -m testkit.fakes.speaker` with these NAME -> IP speakers, once they answer.
 
     Speakers named in `two_writes` answer in two writes with Nagle on; those in
     `block_events` accept subscriptions but their events never arrive; those in `s2` also
-    play audio clips (port 1443).
+    play audio clips (port 1443); each of `groups` is a coordinator and its members.
     """
     command = [sys.executable, "-m", "testkit.fakes.speaker", "--speed", str(speed)]
     for name, ip in speakers.items():
@@ -79,6 +80,8 @@ def start_fake_speakers(
         command += ["--block-events", name]
     for name in s2:
         command += ["--s2", name]
+    for group in groups:
+        command += ["--group", ",".join(group)]
     if radio:
         command.append("--radio")
     process = subprocess.Popen(

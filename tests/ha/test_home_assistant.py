@@ -25,6 +25,7 @@ LEGACY_TOPIC = "homeassistant/notify/sonos_bridge/kitchen/config"
 ENTITIES = (
     "notify.kitchen_announce",
     "notify.office_announce",
+    "notify.all_speakers_announce",
     "binary_sensor.desk_occupancy",
     "sensor.desk_idle_time",
 )
@@ -56,7 +57,7 @@ def test_speakers_and_desktop_appear_with_the_expected_entity_ids(stack: Stack) 
     assert entry["unique_id"] == f"sonos_bridge_{kitchen.uid}_notify"
     devices = stack.home_assistant.websocket({"type": "config/device_registry/list"})
     ours = {d["name"]: d for d in devices if d["manufacturer"] == "mqtt-home-voice"}
-    assert set(ours) == {"Kitchen", "Office", "desk"}
+    assert set(ours) == {"Kitchen", "Office", "All speakers", "desk"}
     assert {d["sw_version"] for d in ours.values()} == {VERSION}
     assert stack.wait_state("sensor.desk_idle_time", attribute="unit_of_measurement") == '"s"'
 

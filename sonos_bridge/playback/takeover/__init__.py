@@ -5,5 +5,7 @@ announcements in order, one restore); `snapshot` reads and restores what a group
 playing, and `snapshot_store` keeps that on disk so that a crash mid-announcement is
 restored at the next start; `transport_events` follows the transport state by UPnP events
 (with polling as the fallback); `upnp` sends SoCo's SOAP calls over kept-alive connections
-with readable errors.
+with readable errors. `topology` models the household's groups (pure), `regroup` reads,
+changes and checks them over UPnP, and `instep` joins groups into one for an in-step
+announcement and re-forms them (`instep_record` saves what it changes first).
 """

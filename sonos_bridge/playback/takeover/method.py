@@ -9,7 +9,9 @@ for a batch of announcements, and it
 - sets each announcement as one clip (a chime or sound joined to the speech: one play,
   no gap), with the volume and mute wanted, and waits for its end, woken by the
   coordinator's transport events and polling as the fallback;
-- restores the group once after the batch and deletes the saved snapshot;
+- restores the group once after the batch and deletes the saved snapshot, then reads the
+  zone group topology back: the group's speakers and coordinator must be what they were
+  (read next to the snapshot); a difference is repaired once and named in the warnings;
 - stops a clip the worker cuts short (the bridge stops, SONOS_STOP_GRACE ran out) and
   raises `CutShortError`: half an announcement is not answered as played.
 
@@ -23,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from xml.sax.saxutils import escape
@@ -39,6 +41,7 @@ from sonos_bridge.errors import (
 )
 from sonos_bridge.playback.jobs import ClipPins
 from sonos_bridge.playback.method import Group, PlaybackOptions, UrlFor
+from sonos_bridge.playback.takeover.regroup import check, players_for, read_topology
 from sonos_bridge.playback.takeover.snapshot import (
     ACTIVE_STATES,
     GroupSnapshot,
@@ -46,6 +49,7 @@ from sonos_bridge.playback.takeover.snapshot import (
     take_snapshot,
 )
 from sonos_bridge.playback.takeover.snapshot_store import SnapshotStore
+from sonos_bridge.playback.takeover.topology import Topology
 from sonos_bridge.playback.takeover.transport_events import TransportWatch
 from sonos_bridge.playback.takeover.upnp import Player, run_parallel
 from sonos_bridge.request.announcement import Announcement
@@ -118,8 +122,8 @@ class TakeoverGroup:
         self.method = method
         self.uid = uid
         self.stopping = stopping
-        # Four snapshot calls at once, plus a SUBSCRIBE in the background.
-        self.executor = ThreadPoolExecutor(max_workers=5, thread_name_prefix="upnp")
+        # Four snapshot calls and the topology at once, plus a SUBSCRIBE in the background.
+        self.executor = ThreadPoolExecutor(max_workers=6, thread_name_prefix="upnp")
         self.watch = TransportWatch(enabled=method.events)
 
     def players(self, group: Group, snapshot: GroupSnapshot | None = None) -> Players:
@@ -137,7 +141,9 @@ class TakeoverGroup:
         """Snapshot the group and save it; nothing on the speakers has changed yet."""
         players = self.players(group)
         self.watch.ensure(players.coordinator, self.executor)
+        reading = self.executor.submit(read_topology, players.coordinator)
         snapshot = take_snapshot(players.coordinator, list(players.members.values()), self.executor)
+        topology = _topology(reading, group.coordinator.name)
         warnings = snapshot.warnings
         durable: Callable[[], None] | None = None
         try:
@@ -148,7 +154,7 @@ class TakeoverGroup:
                 f"could not save the snapshot of {group.coordinator.name} ({exc}); "
                 "a crash now would lose its music"
             )
-        return TakeoverSession(self, players, snapshot, warnings, durable)
+        return TakeoverSession(self, players, snapshot, warnings, durable, topology=topology)
 
     def recover(self, group: Group) -> None:
         """Restore what a crash left on this group, unless the user moved on meanwhile."""
@@ -193,10 +199,13 @@ class TakeoverSession:
         snapshot: GroupSnapshot,
         warnings: list[str],
         durable: Callable[[], None] | None,
+        *,
+        topology: Topology | None = None,
     ) -> None:
         self.group = group
         self.players = players
         self.snapshot = snapshot
+        self.topology = topology  # the household before, to check the groups against
         self._warnings = warnings
         self._durable = durable  # the snapshot's fsync, next to the first clip's calls
         self._levels = {m.uid: (m.volume, m.muted) for m in snapshot.members}
@@ -296,6 +305,27 @@ class TakeoverSession:
         """Restore the group; the snapshot stays on disk only if the group did not answer."""
         players = self.players
         report = restore(self.snapshot, players.coordinator, players.members, self.group.executor)
-        if not report.unreachable:
-            self.group.method.store.remove(self.group.uid)
-        return report.warnings
+        if report.unreachable:
+            return report.warnings
+        self.group.method.store.remove(self.group.uid)
+        return report.warnings + self._check_groups()
+
+    def _check_groups(self) -> list[str]:
+        """Read the groups back; this group must be as it was (repaired once if not)."""
+        before = self.topology
+        group = before.group_of(self.players.coordinator.uid) if before is not None else None
+        if before is None or group is None:
+            return []
+        scope = [m.uid for m in group.visible]
+        players = players_for(before, self.group.method.options.timeout)
+        coordinator = self.players.coordinator
+        return check(before, scope, coordinator, players, self.group.executor).warnings
+
+
+def _topology(reading: Future[Topology], name: str) -> Topology | None:
+    """The topology read next to the snapshot; without it the groups go unchecked."""
+    try:
+        return reading.result()
+    except SpeakerError as exc:
+        logger.warning("Could not read the groups from %s (%s); not checking them", name, exc)
+        return None

@@ -1,6 +1,7 @@
 """Group snapshots on disk, so that a crash in the middle of an announcement is repaired.
 
-One file per group coordinator in `STATE_DIR/snapshots`, written before the first clip
+One file per group coordinator in `STATE_DIR/snapshots` (an in-step announcement's record
+in `STATE_DIR/instep`, see `instep_record`), written before the first clip
 plays and removed once the group is restored. A file that is still there when the bridge
 starts means the bridge died (SIGKILL, OOM, power cut) while that group played an
 announcement: its music is restored before the group plays anything new.
@@ -25,6 +26,7 @@ import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 from mqtt_service.state_files import flush_to_disk, write_atomically
 from sonos_bridge.errors import StartupError
@@ -35,11 +37,23 @@ logger = logging.getLogger(__name__)
 _SAFE_UID = re.compile(r"[^A-Za-z0-9_.-]")
 
 
-class SnapshotStore:
-    """The snapshots of groups that an announcement has disturbed and not yet restored."""
+class Record(Protocol):
+    def to_json(self) -> str: ...
 
-    def __init__(self, directory: Path) -> None:
+
+R = TypeVar("R", bound=Record)
+
+
+class RecordStore(Generic[R]):
+    """Records of what an announcement has disturbed and not yet restored, one file each.
+
+    `parse` reads a record back from its JSON, `key` names its file (a coordinator's UID).
+    """
+
+    def __init__(self, directory: Path, parse: Callable[[str], R], key: Callable[[R], str]) -> None:
         self.directory = directory
+        self._parse = parse
+        self._key = key
         self._lock = threading.Lock()
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -56,13 +70,13 @@ class SnapshotStore:
     def _path(self, uid: str) -> Path:
         return self.directory / f"{_SAFE_UID.sub('_', uid)}.json"
 
-    def save(self, snapshot: GroupSnapshot) -> Callable[[], None]:
-        """Put the coordinator's file in place; returns what makes it durable (fsync).
+    def save(self, record: R) -> Callable[[], None]:
+        """Put the record's file in place; returns what makes it durable (fsync).
 
         Raises OSError when the disk refuses; the returned step logs its own failure.
         """
-        path = self._path(snapshot.coordinator_uid)
-        write_atomically(path, snapshot.to_json(), durable=False)
+        path = self._path(self._key(record))
+        write_atomically(path, record.to_json(), durable=False)
         with self._lock:
             self._saved.add(path.stem)
         return partial(self._make_durable, path)
@@ -88,20 +102,20 @@ class SnapshotStore:
         with self._lock:
             return self._path(uid).stem in self._saved
 
-    def load(self, uid: str) -> GroupSnapshot | None:
-        """The snapshot left for `uid`; an unreadable one is logged and dropped."""
+    def load(self, uid: str) -> R | None:
+        """The record left for `uid`; an unreadable one is logged and dropped."""
         if not self.has(uid):
             return None
         path = self._path(uid)
         try:
-            return GroupSnapshot.from_json(path.read_text(encoding="utf-8"))
+            return self._parse(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, TypeError, KeyError) as exc:
             logger.warning("Dropping the unreadable snapshot %s: %s", path, exc)
             self.remove(uid)
             return None
 
-    def leftovers(self) -> list[GroupSnapshot]:
-        """Every readable snapshot a previous run left (at start)."""
+    def leftovers(self) -> list[R]:
+        """Every readable record a previous run left (at start)."""
         with self._lock:
             stems = sorted(self._saved)
         found = []
@@ -110,3 +124,14 @@ class SnapshotStore:
             if snapshot is not None:
                 found.append(snapshot)
         return found
+
+
+def _coordinator_of(snapshot: GroupSnapshot) -> str:
+    return snapshot.coordinator_uid
+
+
+class SnapshotStore(RecordStore[GroupSnapshot]):
+    """The snapshots of groups that an announcement has disturbed and not yet restored."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory, GroupSnapshot.from_json, _coordinator_of)

@@ -133,9 +133,12 @@ class Player:
         raise SpeakerError(f"{self.name} answered {action} with HTTP {response.status}")
 
     def call(self, service: str, action: str, *args: tuple[str, Any]) -> dict[str, str]:
-        target = getattr(self.soco, service)
+        return self._checked(getattr(self.soco, service), action, [INSTANCE, *args])
+
+    def _checked(self, target: Any, action: str, args: list[tuple[str, Any]]) -> dict[str, str]:
+        """`_send`, with every failure as a `SpeakerError` that names speaker and action."""
         try:
-            return self._send(target, action, [INSTANCE, *args])
+            return self._send(target, action, args)
         except SoCoUPnPException as exc:
             raise SpeakerError(
                 f"{self.name} refused {action}: UPnP error {exc.error_code}"
@@ -153,6 +156,12 @@ class Player:
             raise SpeakerError(f"{self.name} ({self.ip}) answered {action} badly: {exc}") from None
         except SoCoException as exc:
             raise SpeakerError(f"{self.name} failed {action}: {exc}") from None
+
+    def zone_group_state(self) -> str:
+        """The household's topology as this speaker knows it (`GetZoneGroupState` takes
+        no InstanceID, so it is sent without one)."""
+        answer = self._checked(self.soco.zoneGroupTopology, "GetZoneGroupState", [])
+        return answer.get("ZoneGroupState", "")
 
     def av(self, action: str, *args: tuple[str, Any]) -> dict[str, str]:
         return self.call("avTransport", action, *args)

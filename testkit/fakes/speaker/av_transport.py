@@ -37,8 +37,11 @@ def position_locked(speaker: FakeSpeaker) -> float:
 
 
 def set_av_transport_uri(speaker: FakeSpeaker, args: dict[str, str]) -> dict[str, str]:
-    require_coordinator(speaker)
     uri = args.get("CurrentURI", "")
+    if uri.startswith("x-rincon:"):  # joining a group (SoCo's `join`)
+        speaker.household.join(speaker, uri.removeprefix("x-rincon:"))
+        return {}
+    require_coordinator(speaker)
     with speaker.lock:
         generation = speaker.transport.generation + 1
         speaker.transport = TransportState(
@@ -64,6 +67,7 @@ def play(speaker: FakeSpeaker, _args: dict[str, str]) -> dict[str, str]:
         if transport.uri.startswith(("http://", "https://")) and transport.position == 0:
             transport.state = "TRANSITIONING"
             record = PlayRecord(transport.uri, time.monotonic(), speaker.volume, speaker.muted)
+            record.group = [s.name for s in speaker.household.members_of(speaker)]
             speaker.plays.append(record)
             threading.Thread(
                 target=fetch_and_play,

@@ -281,6 +281,11 @@ class FakeSpeaker:
                     if r.action == "SetAVTransportURI"
                 ],
                 "action_times": [[r.action, r.at] for r in self.actions],
+                "uri_times": [
+                    [r.arguments.get("CurrentURI", ""), r.at]
+                    for r in self.actions
+                    if r.action == "SetAVTransportURI"
+                ],
                 "events_delivered": self.events.delivered,
                 "clips": self._clips_json(),
             }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from testkit.fakes.upnp import SoapFaultError
@@ -74,6 +74,7 @@ class PlayRecord:
     error: str = ""
     finished: bool = False
     finished_at: float = 0.0  # time.monotonic() when the clip ended or was replaced
+    group: list[str] = field(default_factory=list)  # the rooms that followed this Play
 
 
 @dataclass

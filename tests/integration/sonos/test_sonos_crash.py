@@ -99,3 +99,34 @@ def test_killed_mid_clip_the_request_is_played_again_with_nothing_to_restore(
     assert [a.action for a in kitchen.actions if a.action in ("SetAVTransportURI", "Play")] == []
     assert not (state_dir / "snapshots").exists() or not any((state_dir / "snapshots").iterdir())
     assert kitchen.transport.uri == RADIO_URI and kitchen.state == "PLAYING"
+
+
+def test_killed_while_rooms_are_joined_the_groups_come_back_at_the_next_start(
+    sonos: FakeSonosSystem, broker: MosquittoBroker, listener: Probe, tmp_path: Path
+) -> None:
+    living, kitchen, office = sonos.add("Living Room"), sonos.add("Kitchen"), sonos.add("Office")
+    sonos.household.group(living, kitchen)
+    living.play_radio(volume=15)
+    office.play_radio(volume=30)
+    before = sonos.household.grouping_of()
+    state_dir = tmp_path / "state"
+    hosts = ",".join(s.ip for s in (living, kitchen, office))
+    bridge = ServiceProcess("sonos_bridge", bridge_environment(broker, state_dir, hosts)).start()
+    try:
+        wait_subscribed(broker)
+        request(listener, "sonos/tts", text=LONG_TEXT, speaker="all", id="joined")
+        playing_a_clip(living)
+        assert sonos.household.grouping_of()["Office"] == "Living Room"
+        assert [p.name for p in (state_dir / "instep").iterdir()] == [f"instep-{living.uid}.json"]
+        bridge.kill()  # SIGKILL while the rooms are joined
+        bridge.start()  # re-forms, restores, then plays the request the broker gives again
+        result = wait_result(listener, "joined", timeout=30)
+    finally:
+        code = bridge.stop()
+    assert code == 0, bridge.log()
+    assert result["status"] == "played" and result["in_step"] is True, result
+    assert sonos.household.grouping_of() == before
+    assert len(living.plays) == 2 and sorted(living.plays[1].group) == sorted(before)
+    office.wait_until(lambda: office.transport.uri == RADIO_URI and office.state == "PLAYING")
+    living.wait_until(lambda: living.transport.uri == RADIO_URI and living.volume == 15)
+    assert list((state_dir / "instep").iterdir()) == []

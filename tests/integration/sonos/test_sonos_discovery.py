@@ -22,6 +22,7 @@ from testkit.support.probe import Probe
 from tests.integration.sonos.conftest import BridgeFactory
 
 VERSION = metadata.version("mqtt-home-voice")
+ALL_TOPIC = "homeassistant/notify/sonos_bridge/all/config"
 
 
 def config_topic(speaker: FakeSpeaker) -> str:
@@ -64,6 +65,22 @@ def test_notify_config_is_keyed_by_uid_and_names_its_origin(
     assert config["origin"] == {"name": "mqtt-home-voice sonos_bridge", "sw_version": VERSION}
     assert config["device"]["sw_version"] == VERSION
     assert "{{" in config["command_template"] and "value" in config["command_template"]
+
+
+def test_all_speakers_announces_to_every_room_in_step(
+    sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe
+) -> None:
+    kitchen, office = sonos.add("Kitchen"), sonos.add("Office")
+    bridge_factory()
+    config = config_of(listener, ALL_TOPIC)
+    assert (config["device"]["name"], config["name"]) == ("All speakers", "Announce")
+    assert config["unique_id"] == "sonos_bridge_all_notify"
+    assert config["command_topic"] == "sonos/tts/all"
+    listener.publish(config["command_topic"], json.dumps({"text": "Hello all", "id": "all"}))
+    result = wait_result(listener, "all")
+    assert result["status"] == "played" and result["in_step"] is True, result
+    assert result["speakers"] == ["Kitchen", "Office"]
+    assert len(kitchen.plays) + len(office.plays) == 1  # one stream for both rooms
 
 
 @pytest.mark.parametrize(
@@ -109,7 +126,7 @@ def test_speaker_gone_while_the_bridge_was_down_loses_its_entity(
     sonos.household.remove(office)
     bridge_factory(sonos_hosts=kitchen.ip)
     listener.wait_for(config_topic(office), payload=b"")
-    assert retained_configs(broker) == {config_topic(kitchen)}
+    assert retained_configs(broker) == {config_topic(kitchen), ALL_TOPIC}
 
 
 def test_first_start_clears_the_name_keyed_configs_of_earlier_versions(
@@ -124,7 +141,7 @@ def test_first_start_clears_the_name_keyed_configs_of_earlier_versions(
     probe_factory("sonos_bridge").publish(legacy, '{"name": "Announce"}', retain=True)
     first = bridge_factory()
     listener.wait_for(legacy, payload=b"")
-    assert retained_configs(broker) == {config_topic(kitchen)}
+    assert retained_configs(broker) == {config_topic(kitchen), ALL_TOPIC}
     first.stop()
     bridge_factory()  # the record exists now: nothing to clear
     listener.wait_for(config_topic(kitchen), count=2)

@@ -120,11 +120,14 @@ def test_all_plays_on_every_coordinator(
     living, kitchen, office = sonos.add("Living Room"), sonos.add("Kitchen"), sonos.add("Office")
     sonos.household.group(living, kitchen)
     bridge_factory()
-    request(listener, "sonos/tts", text="Leaving in five minutes", speaker="all", id="all")
+    request(
+        listener, "sonos/tts", text="Leaving in five minutes", speaker="all", sync=False, id="all"
+    )
     result = wait_result(listener, "all")
     assert result["status"] == "played", result
     assert sorted(result["speakers"]) == ["Kitchen", "Living Room", "Office"]
     assert len(living.plays) == 1 and len(office.plays) == 1 and kitchen.plays == []
+    assert result["in_step"] is False
 
 
 def test_a_list_of_speakers(
