@@ -41,39 +41,11 @@ source "$ROOT/tests/e2e/lan.sh"
 # shellcheck source=tests/e2e/durable.sh
 source "$ROOT/tests/e2e/durable.sh"
 
-PASSED=0
-FAILED=0
+# pass, fail, check and abort (and the PASSED/FAILED counts) come from lib.sh.
 STACK_STARTED=0
 FAKE_PID=""
 RESULTS_PID=""
 SUITE_STARTED=$(now)
-
-pass() {
-    PASSED=$((PASSED + 1))
-    printf 'PASS  %s\n' "$1"
-}
-
-fail() {
-    FAILED=$((FAILED + 1))
-    printf 'FAIL  %s: %s\n' "$1" "$2"
-}
-
-# check <name> <command...>: pass when the command succeeds; its stderr explains a failure.
-check() {
-    local name=$1 out
-    shift
-    if out=$("$@" 2>&1); then
-        pass "$name${out:+ ($out)}"
-    else
-        fail "$name" "${out:-failed}"
-    fi
-}
-
-# Fatal: the remaining checks cannot run.
-abort() {
-    fail "$1" "$2"
-    exit 1
-}
 
 dump_logs() {
     say "---- logs of the stack (last 40 lines each) ----"
