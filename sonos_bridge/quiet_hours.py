@@ -23,10 +23,12 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 MINUTES_PER_DAY = 24 * 60
 RANGE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
-# Offsets are checked this often when looking for DST changes; no zone changes twice in it.
-_OFFSET_STEP = timedelta(minutes=15)
-# Quiet that has not ended this long after `now` never ends (the ranges cover the day).
-HORIZON = timedelta(hours=50)
+# Offsets are checked this often when looking for DST changes (then bisected to the
+# minute); no zone changes its offset twice within it.
+_OFFSET_STEP = timedelta(hours=3)
+# Quiet that has not ended this long after `now` never ends: unless the ranges cover the
+# whole day, each day has a minute outside them, so quiet lasts under a day (and an hour).
+HORIZON = timedelta(hours=26)
 
 
 class QuietHoursError(ValueError):
@@ -106,7 +108,7 @@ class QuietHours:
         """Every instant in (start, stop] at which quiet may begin or end, in order (UTC)."""
         boundaries = {r.start for r in self.ranges} | {r.end for r in self.ranges}
         first = start.astimezone(self.zone).date() - timedelta(days=1)
-        days = (stop - start).days + 3
+        days = (stop.astimezone(self.zone).date() - first).days + 1
         found = set(self._offset_changes(start, stop))
         for day in (first + timedelta(days=n) for n in range(days)):
             for minute in boundaries:
@@ -117,6 +119,9 @@ class QuietHours:
         """The instants the wall clock reads `minute` on `day` (two when it is repeated,
         none when the clocks jump over it: the jump itself is an offset change)."""
         wall = datetime(day.year, day.month, day.day) + timedelta(minutes=minute)
+        local = wall.replace(tzinfo=self.zone)
+        if local.utcoffset() == local.replace(fold=1).utcoffset():
+            return [local.astimezone(UTC)]  # an ordinary minute: no DST change near it
         instants = []
         for fold in (0, 1):
             moment = wall.replace(tzinfo=self.zone, fold=fold).astimezone(UTC)

@@ -102,8 +102,7 @@ class RulesGate:
     def decide(self, announcement: Announcement, targets: list[Speaker]) -> list[Decision]:
         ask, now = self.ask(announcement), self._clock()
         return [
-            self.rules.decide(ask, Room(s.name, self.switches.is_on(s.name)), now)
-            for s in targets
+            self.rules.decide(ask, Room(s.name, self.switches.is_on(s.name)), now) for s in targets
         ]
 
     def admit(
@@ -138,9 +137,7 @@ class RulesGate:
         holds: list[tuple[Speaker, Hold]],
         since: float | None,
     ) -> None:
-        part = HeldPart(
-            job, announcement, tuple(s.name for s, _ in holds), since or self._clock()
-        )
+        part = HeldPart(job, announcement, tuple(s.name for s, _ in holds), since or self._clock())
         until = _earliest(hold.until for _, hold in holds)
         for speaker, hold in holds:
             logger.info("Request %s for %s: %s", announcement.id, speaker.name, hold.rule)
