@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from mqtt_service.discovery import slugify
 from sonos_bridge.quiet_hours import QuietHours
 
 Priority = Literal["low", "high"]
@@ -192,6 +193,21 @@ def parse_room_volumes(text: str) -> dict[str, int]:
             raise ValueError(f"{name!r} is named twice")
         volumes[name] = int(number)
     return volumes
+
+
+def unknown_rooms(named: Mapping[str, list[str]], speakers: list[str]) -> list[str]:
+    """One line per setting that names a room no speaker has (names match as in requests:
+    case-insensitively, or as Home Assistant slugs)."""
+    known = {key for name in speakers for key in (name.casefold(), slugify(name))}
+    lines = []
+    for variable, rooms in named.items():
+        missing = [room for room in rooms if not {room.casefold(), slugify(room)} & known]
+        if missing:
+            lines.append(
+                f"{variable} names {', '.join(repr(r) for r in missing)}, which no speaker is "
+                f"(speakers: {', '.join(speakers) or 'none found'})"
+            )
+    return lines
 
 
 def _for_room(values: Mapping[str, int], name: str) -> int | None:

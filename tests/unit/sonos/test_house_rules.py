@@ -17,6 +17,7 @@ from sonos_bridge.house_rules import (
     Room,
     Skip,
     parse_room_volumes,
+    unknown_rooms,
 )
 from sonos_bridge.quiet_hours import QuietHours, parse_ranges
 
@@ -255,3 +256,12 @@ def test_room_volumes_parse() -> None:
 def test_bad_room_volumes(text: str, error: str) -> None:
     with pytest.raises(ValueError, match=error):
         parse_room_volumes(text)
+
+
+def test_rooms_no_speaker_has_are_named_with_their_setting() -> None:
+    named = {"SONOS_MAX_VOLUME_PER_ROOM": ["kitchen", "living_room", "Garage"]}
+    assert unknown_rooms(named, ["Kitchen", "Living Room"]) == [
+        "SONOS_MAX_VOLUME_PER_ROOM names 'Garage', which no speaker is "
+        "(speakers: Kitchen, Living Room)"
+    ]
+    assert unknown_rooms({"SONOS_DEFAULT_VOLUME_PER_ROOM": []}, []) == []
