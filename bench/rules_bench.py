@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sonos_bridge.house_rules import Ask, HouseRules, Room
-from sonos_bridge.quiet_hours import QuietHours, parse_ranges
+from sonos_bridge.request.house_rules import Ask, HouseRules, Room
+from sonos_bridge.request.quiet_hours import QuietHours, parse_ranges
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CALLS = int(os.environ.get("BENCH_CALLS", "2000"))

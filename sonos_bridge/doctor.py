@@ -28,15 +28,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sonos_bridge.audio_server import AudioServer, local_address_towards
+from sonos_bridge.audio.clip_cache import ClipCache
+from sonos_bridge.audio.server import AudioServer, local_address_towards
 from sonos_bridge.errors import StartupError
 from sonos_bridge.settings import SonosSettings
-from sonos_bridge.speakers import SpeakerRegistry
-from sonos_bridge.tts.cache import ClipCache
+from sonos_bridge.speakers import SONOS_PORT, SpeakerRegistry
 
 logger = logging.getLogger(__name__)
 
-SONOS_PORT = 1400
 # A clip key that is never cached: the bridge's server answers it with a 404 of its own.
 PROBE_PATH = f"/tts/{'0' * 32}.mp3"
 SERVER_NAME = "sonos-bridge"

@@ -15,9 +15,9 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from mqtt_service.config import MqttSettings
-from sonos_bridge.house_rules import HouseRules, parse_room_volumes
-from sonos_bridge.quiet_hours import QuietHours, TimeRange, parse_ranges
-from sonos_bridge.sounds.names import SOUND_NAME
+from sonos_bridge.request.house_rules import HouseRules, parse_room_volumes
+from sonos_bridge.request.quiet_hours import QuietHours, TimeRange, parse_ranges
+from sonos_bridge.request.sound_names import SOUND_NAME
 
 KNOWN_ENGINES = ("piper", "gtts", "espeak")
 

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from sonos_bridge.clip.errors import (
+from sonos_bridge.playback.clip.errors import (
     ClipLoadError,
     ClipPlaybackError,
     ClipTimeoutError,
@@ -19,10 +19,10 @@ from sonos_bridge.clip.errors import (
     NoClipSupportError,
     S2CommandError,
 )
-from sonos_bridge.clip.player import ClipOptions, ClipPlayed, ClipPlayer, ClipRequest
-from sonos_bridge.clip.protocol import Priority
-from tests.fakes.s2 import DEFAULT_CAPABILITIES, FakeS2Player, S2Profile
-from tests.fakes.speaker import FakeSonosSystem
+from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayed, ClipPlayer, ClipRequest
+from sonos_bridge.playback.clip.protocol import Priority
+from testkit.fakes.s2 import DEFAULT_CAPABILITIES, FakeS2Player, S2Profile
+from testkit.fakes.speaker import FakeSonosSystem
 from tests.integration.clip.conftest import AudioFiles, PlayerFactory
 
 

@@ -10,12 +10,12 @@ import pytest
 import soco.config
 from soco.core import soco_reset
 
-from sonos_bridge.playback import PlaybackOptions
+from sonos_bridge.playback.method import PlaybackOptions
 from sonos_bridge.service import BridgeService
-from tests.fakes.harness import FAST, bridge_settings, start_bridge, wait_subscribed
-from tests.fakes.speaker import FakeSonosSystem
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
+from testkit.fakes.harness import FAST, bridge_settings, start_bridge, wait_subscribed
+from testkit.fakes.speaker import FakeSonosSystem
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
 
 # Loopback addresses from 127.0.0.100 up (tests/integration/conftest.py): the e2e tests'
 # standalone fakes use the low ones.

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from sonos_bridge.clip.player import ClipOptions, ClipPlayer, ClipRequest
-from sonos_bridge.clip.protocol import Priority
 from sonos_bridge.ha_discovery import COMMAND_TEMPLATE
-from tests.fakes.harness import LONG_TEXT, radio_back, request, results, wait_result
-from tests.fakes.s2 import S2Profile
-from tests.fakes.speaker import RADIO_URI, FakeSonosSystem, FakeSpeaker
+from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayer, ClipRequest
+from sonos_bridge.playback.clip.protocol import Priority
+from testkit.fakes.harness import LONG_TEXT, radio_back, request, results, wait_result
+from testkit.fakes.s2 import S2Profile
+from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem, FakeSpeaker
+from testkit.support.broker import free_port
+from testkit.support.probe import Probe
+from testkit.support.sound_server import SoundServer
 from tests.integration.sonos.conftest import BridgeFactory
-from tests.support.broker import free_port
-from tests.support.probe import Probe
-from tests.support.sound_server import SoundServer
 
 SPOTIFY_URI = "x-sonos-vli:RINCON_FAKE01400:1,spotify:e934941535d7b182815bf684f5a2fc17"
 # What would change the music, the group or the levels: never sent in clip mode.
@@ -121,7 +121,7 @@ def test_a_speaker_that_cannot_play_the_clip_is_taken_over_and_says_why_once(
     profile: S2Profile | None,
     reason: str,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="sonos_bridge.clip.player")
+    caplog.set_level(logging.INFO, logger="sonos_bridge.playback.clip.player")
     kitchen = sonos.add("Kitchen", s2=profile)
     kitchen.play_radio(volume=20)
     bridge_factory()
@@ -157,7 +157,7 @@ def test_a_group_with_an_s1_member_is_taken_over_once(
     listener: Probe,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="sonos_bridge.modes")
+    caplog.set_level(logging.DEBUG, logger="sonos_bridge.playback.chooser")
     living, kitchen = sonos.add("Living Room", s2=S2), sonos.add("Kitchen")
     sonos.household.group(living, kitchen)
     living.play_radio(volume=20)

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from sonos_bridge.audio_server import AudioServer
+from sonos_bridge.audio.clip_cache import ClipCache
+from sonos_bridge.audio.server import AudioServer
 from sonos_bridge.doctor import Finding, diagnose, loopback_problem
-from sonos_bridge.tts.cache import ClipCache
-from tests.fakes.speaker import FakeSonosSystem, address_is_free, loopback_addresses
+from testkit.fakes.speaker import FakeSonosSystem, address_is_free, loopback_addresses
+from testkit.support.broker import MosquittoBroker, free_port
+from testkit.support.service_process import service_env
 from tests.integration.sonos.conftest import BridgeFactory
-from tests.support.broker import MosquittoBroker, free_port
-from tests.support.service_process import service_env
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sonos_bridge.clip.probe import assess
-from sonos_bridge.clip.protocol import (
+from sonos_bridge.playback.clip.probe import assess
+from sonos_bridge.playback.clip.protocol import (
     ClipState,
     ProtocolError,
     clip_states,

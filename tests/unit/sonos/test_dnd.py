@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sonos_bridge.dnd import DndPayloadError, DndSwitches, parse_switch
+from sonos_bridge.request.dnd import DndPayloadError, DndSwitches, parse_switch
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from sonos_bridge.held import MAX_SLEEP, HeldRequests
+from sonos_bridge.request.held import MAX_SLEEP, HeldRequests
 
 
 def ignore(_item: str) -> None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sonos_bridge.house_rules import (
+from sonos_bridge.request.house_rules import (
     Ask,
     Decision,
     Hold,
@@ -19,7 +19,7 @@ from sonos_bridge.house_rules import (
     parse_room_volumes,
     unknown_rooms,
 )
-from sonos_bridge.quiet_hours import QuietHours, parse_ranges
+from sonos_bridge.request.quiet_hours import QuietHours, parse_ranges
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NIGHT = QuietHours(parse_ranges("22:00-07:00"), BERLIN)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sonos_bridge.house_rules import Ask, HouseRules
-from sonos_bridge.levels import Levels
-from sonos_bridge.quiet_hours import QuietHours, parse_ranges
+from sonos_bridge.request.house_rules import Ask, HouseRules
+from sonos_bridge.request.levels import Levels
+from sonos_bridge.request.quiet_hours import QuietHours, parse_ranges
 
 BERLIN = ZoneInfo("Europe/Berlin")
 RULES = HouseRules(

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sonos_bridge.quiet_hours import QuietHours, QuietHoursError, TimeRange, parse_ranges
+from sonos_bridge.request.quiet_hours import QuietHours, QuietHoursError, TimeRange, parse_ranges
 
 BERLIN = ZoneInfo("Europe/Berlin")  # clocks go forward 2026-03-29, back 2026-10-25
 

@@ -6,7 +6,7 @@ import pytest
 
 from mqtt_service.config import load_settings
 from mqtt_service.errors import ConfigError
-from sonos_bridge.quiet_hours import TimeRange
+from sonos_bridge.request.quiet_hours import TimeRange
 from sonos_bridge.settings import SonosSettings
 
 

