@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
 
 import paho.mqtt.client as mqtt
 
@@ -31,6 +30,7 @@ from sonos_bridge.audio.speech.synthesizer import Synthesizer
 from sonos_bridge.doctor import check_in_background
 from sonos_bridge.errors import RequestError, UnknownSpeakerError
 from sonos_bridge.ha_discovery import SpeakerDiscovery
+from sonos_bridge.house import HouseRulesRuntime
 from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayer
 from sonos_bridge.playback.factory import build_playback
 from sonos_bridge.playback.jobs import Job
@@ -39,7 +39,7 @@ from sonos_bridge.playback.takeover.upnp import close_sessions
 from sonos_bridge.request.announcement import Announcement, Rejection, ReplyTo, parse_announcement
 from sonos_bridge.request.results import Result, ResultPublisher, elapsed_ms
 from sonos_bridge.settings import SonosSettings
-from sonos_bridge.speakers import SpeakerRegistry
+from sonos_bridge.speakers import Speaker, SpeakerRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +135,7 @@ class BridgeService:
             options=self.options,
         )
         self.results = ResultPublisher(self.connection, f"{self.base_topic}/result")
+        self.house = HouseRulesRuntime(settings, enqueue=self._enqueue, resolve=self._resolve)
         self.discovery = SpeakerDiscovery(
             self.connection, settings.ha_discovery_prefix, self.base_topic
         )
@@ -148,6 +149,7 @@ class BridgeService:
         and, with discovery on, when Home Assistant (re)starts."""
         self.connection.subscribe_deferred(f"{self.base_topic}/tts", self._on_request)
         self.connection.subscribe_deferred(f"{self.base_topic}/tts/+", self._on_request)
+        self.house.route(self.connection)
         self.connection.on_connected(self._publish_state)
         if self.settings.ha_discovery:
             self.connection.on_home_assistant_online(self._publish_discovery)
@@ -155,8 +157,9 @@ class BridgeService:
     # ------------------------------------------------------------ lifecycle
     def start_components(self) -> None:
         """Everything but the MQTT connection (which `ServiceRunner` starts)."""
-        self.audio.start()
         self.registry.refresh()
+        self.house.start([s.name for s in self.registry.all()])  # a bad room stops us here
+        self.audio.start()
         self.playback.start()  # groups a crash left mid-announcement: restored first
         self.setup_check = check_in_background(self.settings, self.registry, self.audio.port)
         default = self.settings.sonos_default_speaker
@@ -185,6 +188,7 @@ class BridgeService:
         self.connection.hold_deliveries()
         self._stop.set()
         self._refresh_now.set()
+        self.house.stop()
         self.playback.stop(timeout=self.options.timeout, grace=self.settings.sonos_stop_grace)
         self.clip_player.close()
         self.preparer.close()
@@ -213,6 +217,7 @@ class BridgeService:
         changed = self.registry.refresh()
         self.probe_clips()
         if changed:
+            self.house.speakers_changed([s.name for s in self.registry.all()])
             self._publish_state()
 
     def probe_clips(self) -> None:
@@ -276,14 +281,12 @@ class BridgeService:
         self.dispatch(parsed, receipt)
 
     def dispatch(self, announcement: Announcement, receipt: Receipt) -> None:
-        """Validate against what the bridge knows, then queue on each coordinator."""
-        if announcement.volume is None:
-            announcement = replace(announcement, volume=self.settings.sonos_default_volume)
-        try:
-            lang = self.synthesizer.language_for(
+        """Validate against what the bridge knows, then let the house rules route it."""
+        try:  # an unknown language or voice is refused now, not when the audio is made
+            self.synthesizer.language_for(
                 announcement.lang, announcement.voice, self.settings.tts_lang
             )
-            targets = self.registry.resolve(announcement.speakers)
+            targets = self.registry.resolve(list(announcement.speakers))
         except RequestError as exc:
             if isinstance(exc, UnknownSpeakerError):
                 self._refresh_now.set()  # answer now; a new speaker is known next time
@@ -299,20 +302,29 @@ class BridgeService:
                 receipt,
             )
             return
-        audio = self.preparer.submit(announcement, lang)
-        coordinators = {speaker.coordinator_uid for speaker in targets}
 
         def answer(result: Result, played: Announcement) -> None:
             self._answer(result, played.reply_to, receipt)
 
-        job = Job(announcement, [s.name for s in targets], len(coordinators), answer)
         logger.info(
             "Request %s: %d characters for %s",
             announcement.id,
             len(announcement.text),
-            ", ".join(job.speakers),
+            ", ".join(s.name for s in targets),
         )
-        self.playback.enqueue(job, targets, audio)
+        self.house.gate.admit(announcement, targets, answer)
+
+    def _enqueue(self, job: Job, targets: list[Speaker]) -> None:
+        """Queue a request's rooms that play now (the gate's call, on paho's thread or
+        the held thread): its audio starts being made at once."""
+        announcement = job.announcement
+        lang = self.synthesizer.language_for(
+            announcement.lang, announcement.voice, self.settings.tts_lang
+        )
+        self.playback.enqueue(job, targets, self.preparer.submit(announcement, lang))
+
+    def _resolve(self, names: list[str]) -> list[Speaker]:
+        return self.registry.resolve(names)
 
     def _answer_rejection(self, rejection: Rejection, receipt: Receipt) -> None:
         result = Result(

@@ -24,14 +24,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from sonos_bridge.announcement import Announcement
-from sonos_bridge.request.dnd import DndSwitches
 from sonos_bridge.errors import RequestError
+from sonos_bridge.playback.jobs import Job, Outcome
+from sonos_bridge.request.announcement import Announcement
+from sonos_bridge.request.dnd import DndSwitches
 from sonos_bridge.request.held import HeldRequests
 from sonos_bridge.request.house_rules import Ask, Decision, Hold, HouseRules, Play, Room, Skip
-from sonos_bridge.jobs import Job, Outcome
 from sonos_bridge.request.levels import Levels
-from sonos_bridge.results import Result
+from sonos_bridge.request.results import Result
 from sonos_bridge.speakers import Speaker
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class HeldPart:
 
     job: Job
     announcement: Announcement
+    ask: Ask  # as first judged: its max_age counts from its first arrival
     rooms: tuple[str, ...]
     since: float  # epoch seconds the hold began
 
@@ -83,24 +84,24 @@ class RulesGate:
         self._clock = clock
         self.held: HeldRequests[HeldPart] = HeldRequests(self._release, clock)
 
-    def with_levels(self, announcement: Announcement) -> Announcement:
+    def with_levels(self, announcement: Announcement, ask: Ask) -> Announcement:
         """The announcement with its `Levels` (each room's volume, decided as it plays)."""
         if announcement.levels is not None:
             return announcement
-        return replace(announcement, levels=Levels(self.rules, self.ask(announcement), self._clock))
+        return replace(announcement, levels=Levels(self.rules, ask, self._clock))
 
     def ask(self, announcement: Announcement) -> Ask:
         # received_at is monotonic; the rules compare it with wall-clock quiet hours.
         first_arrival = self._clock() - announcement.age()
         return Ask(
-            priority=announcement.delivery.priority,
+            priority=announcement.options.priority,
             volume=announcement.volume,
             received_at=first_arrival,
             max_age=announcement.max_age,
         )
 
-    def decide(self, announcement: Announcement, targets: list[Speaker]) -> list[Decision]:
-        ask, now = self.ask(announcement), self._clock()
+    def decide(self, ask: Ask, targets: list[Speaker]) -> list[Decision]:
+        now = self._clock()
         return [
             self.rules.decide(ask, Room(s.name, self.switches.is_on(s.name)), now) for s in targets
         ]
@@ -111,10 +112,12 @@ class RulesGate:
         targets: list[Speaker],
         publish: Publish,
         held_since: float | None = None,
+        ask: Ask | None = None,
     ) -> None:
         """Queue, hold or answer each room of one request; one result once all are done."""
-        announcement = self.with_levels(announcement)
-        decisions = self.decide(announcement, targets)
+        ask = ask or self.ask(announcement)
+        announcement = self.with_levels(announcement, ask)
+        decisions = self.decide(ask, targets)
         plays = [s for s, d in zip(targets, decisions, strict=True) if isinstance(d, Play)]
         holds = [(s, d) for s, d in zip(targets, decisions, strict=True) if isinstance(d, Hold)]
         skips = [(s, d) for s, d in zip(targets, decisions, strict=True) if isinstance(d, Skip)]
@@ -126,18 +129,14 @@ class RulesGate:
             logger.info("Request %s not spoken in %s: %s", announcement.id, speaker.name, skip.rule)
             job.finish_part(Outcome([speaker.name], skip.status, skip.rule, held_ms=held_ms))
         if holds:
-            self._hold(job, announcement, holds, held_since)
+            self._hold(HeldPart(job, announcement, ask, (), 0.0), holds, held_since)
         if plays:
             self._enqueue(job, plays)
 
-    def _hold(
-        self,
-        job: Job,
-        announcement: Announcement,
-        holds: list[tuple[Speaker, Hold]],
-        since: float | None,
-    ) -> None:
-        part = HeldPart(job, announcement, tuple(s.name for s, _ in holds), since or self._clock())
+    def _hold(self, part: HeldPart, holds: list[tuple[Speaker, Hold]], since: float | None) -> None:
+        rooms = tuple(s.name for s, _ in holds)
+        part = replace(part, rooms=rooms, since=self._clock() if since is None else since)
+        announcement = part.announcement
         until = _earliest(hold.until for _, hold in holds)
         for speaker, hold in holds:
             logger.info("Request %s for %s: %s", announcement.id, speaker.name, hold.rule)
@@ -149,10 +148,10 @@ class RulesGate:
         try:
             targets = self._resolve(list(part.rooms))
         except RequestError as exc:
-            result = Result(announcement.id, "failed", list(part.rooms), str(exc))
+            result = Result(announcement.id, "failed", part.rooms, str(exc))
             part.finish(result, self._clock())
             return
-        decisions = self.decide(announcement, targets)
+        decisions = self.decide(part.ask, targets)
         if all(isinstance(d, Hold) for d in decisions):
             until = _earliest(d.until for d in decisions if isinstance(d, Hold))
             self.held.hold(part, until)
@@ -163,6 +162,7 @@ class RulesGate:
             targets,
             lambda result, _played: part.finish(result, self._clock()),
             held_since=part.since,
+            ask=part.ask,
         )
 
 

@@ -31,7 +31,7 @@ from sonos_bridge.request.quiet_hours import QuietHours
 Priority = Literal["low", "high"]
 QuietPolicy = Literal["cap", "hold", "drop"]
 DndPolicy = Literal["hold", "drop"]
-ROOM_VOLUME = "room"  # "volume": "room": never louder than the room was
+ROOM_VOLUME: Literal["room"] = "room"  # "volume": "room": never louder than the room was
 RequestedVolume = int | Literal["room"] | None
 
 
