@@ -182,3 +182,35 @@ def test_takeover_sets_volumes_in_an_order_without_jumps(
     music = steps.index(("SetAVTransportURI", RADIO_URI))
     resume = next(i for i, (a, _) in enumerate(steps) if a == "Play" and i > music)
     assert clip < loud < start < quiet < music < resume, steps
+
+
+def test_home_assistant_gets_a_do_not_disturb_switch_per_room_and_for_the_house(
+    sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe
+) -> None:
+    kitchen = sonos.add("Kitchen")
+    bridge_factory()
+    room_topic = f"homeassistant/switch/sonos_bridge/{kitchen.uid.lower()}_dnd/config"
+    house_topic = "homeassistant/switch/sonos_bridge/house_dnd/config"
+    room = json.loads(listener.wait_for(room_topic)[0].payload)
+    house = json.loads(listener.wait_for(house_topic)[0].payload)
+    assert room["command_topic"] == room["state_topic"] == "sonos/dnd/Kitchen"
+    assert house["command_topic"] == house["state_topic"] == "sonos/dnd"
+    for config in (room, house):
+        assert (config["payload_on"], config["payload_off"], config["retain"]) == ("ON", "OFF", True)
+        assert config["availability"][0]["topic"] == "sonos/status"
+    assert room["device"]["identifiers"] == [f"sonos_bridge_{kitchen.uid}"]  # the speaker's
+
+
+def test_a_bad_switch_payload_is_logged_and_changes_nothing(
+    sonos: FakeSonosSystem,
+    bridge_factory: BridgeFactory,
+    listener: Probe,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    kitchen = sonos.add("Kitchen")
+    bridge = bridge_factory()
+    listener.publish("sonos/dnd/Kitchen", "sleepy", retain=True)
+    request(listener, "sonos/tts/Kitchen", text="Still here", id="here")
+    assert wait_result(listener, "here")["status"] == "played"
+    assert len(kitchen.plays) == 1 and not bridge.house.switches.is_on("Kitchen")
+    assert "Ignoring sonos/dnd/Kitchen: payload 'sleepy' is not ON or OFF" in caplog.text
