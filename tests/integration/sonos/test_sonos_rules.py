@@ -14,8 +14,8 @@ import pytest
 from sonos_bridge.errors import StartupError
 from testkit.fakes.harness import request, wait_result
 from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem
-from tests.integration.sonos.conftest import BridgeFactory
 from testkit.support.probe import Probe
+from tests.integration.sonos.conftest import BridgeFactory
 
 ALL_DAY = "00:00-00:00"
 
@@ -58,18 +58,21 @@ def test_per_room_default_volume(
 
 
 @pytest.mark.parametrize(
-    ("policy", "priority", "status", "volume"),
-    [("cap", "low", "played", 15), ("drop", "low", "skipped", None), ("drop", "high", "played", 15)],
+    "case",
+    [
+        ("cap", "low", "played", 15),
+        ("drop", "low", "skipped", None),
+        ("drop", "high", "played", 15),
+    ],
+    ids=["cap", "drop", "drop-but-high-priority"],
 )
 def test_quiet_hours(
     sonos: FakeSonosSystem,
     bridge_factory: BridgeFactory,
     listener: Probe,
-    policy: str,
-    priority: str,
-    status: str,
-    volume: int | None,
+    case: tuple[str, str, str, int | None],
 ) -> None:
+    policy, priority, status, volume = case
     kitchen = sonos.add("Kitchen")
     bridge_factory(
         sonos_quiet_hours=ALL_DAY, sonos_quiet_volume=15, sonos_quiet_policy=policy, tz="UTC"
@@ -118,13 +121,13 @@ def results_of(listener: Probe) -> list[dict[str, object]]:
     return [json.loads(m.payload) for m in listener.on_topic("sonos/result")]
 
 
-@pytest.mark.parametrize(("switch", "policy"), [("sonos/dnd", "drop"), ("sonos/dnd/kitchen", "drop")])
+@pytest.mark.parametrize("switch", ["sonos/dnd", "sonos/dnd/kitchen"])
 def test_do_not_disturb_drop_skips_and_high_priority_plays(
-    sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe, switch: str, policy: str
+    sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe, switch: str
 ) -> None:
     kitchen = sonos.add("Kitchen")
     listener.publish(switch, "ON", retain=True)
-    bridge_factory(sonos_dnd_policy=policy)
+    bridge_factory(sonos_dnd_policy="drop")
     request(listener, "sonos/tts/Kitchen", text="Not now", id="no")
     result = wait_result(listener, "no")
     assert result["status"] == "skipped"
@@ -175,7 +178,9 @@ def test_takeover_sets_volumes_in_an_order_without_jumps(
         for c in kitchen.actions
         if c.action in ("SetVolume", "SetAVTransportURI", "Play")
     ]
-    clip = next(i for i, (a, arg) in enumerate(steps) if a == "SetAVTransportURI" and arg != RADIO_URI)
+    clip = next(
+        i for i, (a, uri) in enumerate(steps) if a == "SetAVTransportURI" and uri != RADIO_URI
+    )
     loud = steps.index(("SetVolume", "45"))
     start = next(i for i, (a, _) in enumerate(steps) if a == "Play" and i > clip)
     quiet = steps.index(("SetVolume", "20"))
@@ -196,7 +201,8 @@ def test_home_assistant_gets_a_do_not_disturb_switch_per_room_and_for_the_house(
     assert room["command_topic"] == room["state_topic"] == "sonos/dnd/Kitchen"
     assert house["command_topic"] == house["state_topic"] == "sonos/dnd"
     for config in (room, house):
-        assert (config["payload_on"], config["payload_off"], config["retain"]) == ("ON", "OFF", True)
+        switch = (config["payload_on"], config["payload_off"], config["retain"])
+        assert switch == ("ON", "OFF", True)
         assert config["availability"][0]["topic"] == "sonos/status"
     assert room["device"]["identifiers"] == [f"sonos_bridge_{kitchen.uid}"]  # the speaker's
 
