@@ -1,7 +1,9 @@
 """Wiring: MQTT requests -> validation -> audio -> per-coordinator playback -> results.
 
 Message handlers run on paho's network thread, so they only parse, look up names in
-memory and hand work to the preparer (speech, sounds) and the coordinator queues. The
+memory and hand the request to the house rules' gate (`house.HouseRulesRuntime`), which
+queues each room's part (audio to the preparer, the item to its coordinator's queue),
+holds it (the "held" thread releases it) or answers it. The
 speaker-refresh thread re-reads the speakers and which of them can play audio clips.
 
 A request is acknowledged to the broker only once its result is (the result's PUBACK
