@@ -13,6 +13,7 @@ import pytest
 
 from sonos_bridge.errors import StartupError
 from testkit.fakes.harness import request, wait_result
+from testkit.fakes.s2 import S2Profile
 from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem
 from testkit.support.probe import Probe
 from tests.integration.sonos.conftest import BridgeFactory
@@ -220,3 +221,23 @@ def test_a_bad_switch_payload_is_logged_and_changes_nothing(
     assert wait_result(listener, "here")["status"] == "played"
     assert len(kitchen.plays) == 1 and not bridge.house.switches.is_on("Kitchen")
     assert "Ignoring sonos/dnd/Kitchen: payload 'sleepy' is not ON or OFF" in caplog.text
+
+
+def test_audio_clips_obey_the_limits_and_the_rooms_own_volume(
+    sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe
+) -> None:
+    """Clips carry their own volume: capped per room, and for "room" read from the room."""
+    kitchen, office = sonos.add("Kitchen", s2=S2Profile()), sonos.add("Office", s2=S2Profile())
+    kitchen.play_radio(volume=18)
+    office.play_radio(volume=90)
+    bridge_factory(sonos_max_volume=50)
+    request(
+        listener, "sonos/tts", text="Clip", speaker=["Kitchen", "Office"], volume="room", id="c"
+    )
+    result = wait_result(listener, "c", timeout=30)
+    assert result["status"] == "played", result
+    assert result["volume"] == {"Kitchen": 18, "Office": 50}
+    assert kitchen.s2 is not None and office.s2 is not None
+    assert [c.volume for c in kitchen.s2.clips] == [18]
+    assert [c.volume for c in office.s2.clips] == [50]
+    assert not kitchen.calls("SetVolume") and not office.calls("SetVolume")  # music untouched
