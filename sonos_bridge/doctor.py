@@ -222,8 +222,8 @@ def run_doctor(settings: SonosSettings) -> int:
 
 def house_rule_findings(settings: SonosSettings, speakers: list[str]) -> list[Finding]:
     """Rooms the per-room settings name that no speaker found has (the bridge would not
-    start); nothing to check before any speaker is found."""
-    if not speakers:
+    start); nothing to check without such settings, or before any speaker is found."""
+    if not speakers or not any(settings.rule_rooms.values()):
         return []
     problems = unknown_rooms(settings.rule_rooms, speakers)
     return [Finding("house rules", not problems, "; ".join(problems) or "every room named exists")]
