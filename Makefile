@@ -11,11 +11,14 @@ TEXT ?= Hello from the home voice stack
 CREDENTIALS := /mosquitto/credentials
 
 .PHONY: help venv system-packages compose-v2 test test-ha lint format docs bench bench-stack e2e \
-	up down logs say ps ha-password new-passwords doctor
+	up down logs say ps ha-password new-passwords doctor \
+	add-desktop remove-desktop list-desktops add-client remove-client tls-names
 
 help:
 	@echo "make up | down | logs | ps | say TEXT='...' [SPEAKER=Kitchen]"
 	@echo "make ha-password | new-passwords | doctor"
+	@echo "make add-desktop NAME=<host> | remove-desktop NAME= | list-desktops | add-client NAME="
+	@echo "make remove-client NAME= | tls-names"
 	@echo "make test | test-ha | lint | docs | bench | bench-stack | e2e"
 
 $(BIN)/activate:
@@ -62,6 +65,7 @@ docs: venv
 bench: venv system-packages
 	$(BIN)/python bench/core_bench.py
 	$(BIN)/python bench/broker_bench.py
+	$(BIN)/python bench/tls_bench.py
 	$(BIN)/python bench/sonos_bench.py
 	$(BIN)/python bench/idle_bench.py
 	$(BIN)/python bench/tts_bench.py
@@ -108,3 +112,14 @@ new-passwords:
 # Can the bridge reach the speakers on port 1400, and they its clip server?
 doctor:
 	$(COMPOSE) exec sonos_bridge sonos-bridge doctor
+
+# Desktops and other household clients of the running broker, one user each, TLS on
+# MQTT_TLS_PORT (docs/securing-the-lan.md). add-desktop writes desktops/<host>/: the
+# desktop's idle-reporter.env and the broker's ca.crt.
+add-desktop remove-desktop add-client remove-client:
+	@COMPOSE="$(COMPOSE)" bash scripts/desktops.sh $@ "$(NAME)"
+
+# list-desktops: one "<name> desktop|client" per line. tls-names: the broker's certificate
+# covers this computer's host name and LAN addresses (add-desktop does it too).
+list-desktops tls-names:
+	@COMPOSE="$(COMPOSE)" bash scripts/desktops.sh $@

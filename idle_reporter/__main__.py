@@ -10,6 +10,7 @@ import sys
 from idle_reporter.service import IdleReporter
 from idle_reporter.settings import IdleSettings
 from mqtt_service.bootstrap import StateDirError, fail_start, load_settings_or_exit
+from mqtt_service.broker_check import BrokerCheckError, verify_broker_certificate
 from mqtt_service.connection import MqttConnection
 from mqtt_service.runner import ServiceRunner
 
@@ -22,6 +23,12 @@ def main() -> int:
 
         return install_service(sys.argv[2:])
     settings = load_settings_or_exit(PROGRAM, IdleSettings)
+    if settings.mqtt_tls:
+        # A certificate we must not trust is one line and exit 2, not a retry loop.
+        try:
+            verify_broker_certificate(settings)
+        except BrokerCheckError as exc:
+            fail_start(PROGRAM, exc)
     try:
         connection = MqttConnection(
             settings, service_name="idle_reporter", base_topic=settings.topic_prefix

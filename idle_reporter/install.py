@@ -13,7 +13,16 @@ mounts. The command writes two files and prints the commands that start the serv
   session, stopped with it, restarted when it exits with an error (an unhealthy reporter
   exits).
 
-The settings are validated first, with the same one-line error as at start-up.
+The settings are validated first, with the same one-line error as at start-up. Then the
+broker is asked (mqtt_service.broker_check): with MQTT_TLS its certificate must verify
+against MQTT_CA_FILE for MQTT_HOST, and it must accept the credentials; either failure is
+one line and nothing is written. A broker that does not answer is only noted (the desktop
+may be away from home); the service connects once it can.
+
+`--env-file FILE` takes the settings from a desktop's bundle (`make add-desktop` on the
+broker's computer writes desktops/<host>/idle-reporter.env and ca.crt): its values win over
+the shell's, a relative MQTT_CA_FILE is next to the file, and the CA is copied beside the
+service's environment file, so the bundle's folder may be deleted afterwards.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from idle_reporter.settings import IdleSettings
+from mqtt_service.broker_check import BrokerCheckError, check_login, verify_broker_certificate
 from mqtt_service.config import load_settings
 from mqtt_service.errors import ConfigError
 from mqtt_service.state_files import write_atomically
@@ -68,6 +78,52 @@ WantedBy=graphical-session.target
 
 class InstallError(Exception):
     """The service cannot be installed as asked; the message says why."""
+
+
+def read_bundle(path: Path) -> dict[str, str]:
+    """`NAME=value` lines of a desktop's bundle (quotes allowed, `#` comments)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstallError(f"--env-file {path}: cannot read it ({exc})") from None
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise InstallError(f"--env-file {path}, line {number}: not NAME=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[name.strip()] = value
+    ca_file = values.get("MQTT_CA_FILE")
+    if ca_file and not Path(ca_file).is_absolute():
+        values["MQTT_CA_FILE"] = str((path.parent / ca_file).resolve())
+    return values
+
+
+def check_broker(settings: IdleSettings) -> str:
+    """Ask the broker before installing anything; a refusal is an InstallError."""
+    where = f"{settings.mqtt_host}:{settings.mqtt_port}"
+    if settings.mqtt_tls:
+        try:
+            reached = verify_broker_certificate(settings)
+        except BrokerCheckError as exc:
+            raise InstallError(str(exc)) from None
+        if not reached:
+            return f"Not checked: the broker at {where} did not answer (installed anyway)"
+    reason = check_login(settings)
+    if reason is None:
+        return f"Not checked: the broker at {where} did not answer (installed anyway)"
+    if reason.is_failure:
+        raise InstallError(
+            f"the broker at {where} refused {settings.mqtt_username or 'anonymous'}: {reason} "
+            "(check MQTT_USERNAME and MQTT_PASSWORD)"
+        )
+    how = "TLS certificate verified, " if settings.mqtt_tls else ""
+    return f"Checked: {how}logged in to {where} as {settings.mqtt_username or 'anonymous'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,16 +189,28 @@ def validate(values: Mapping[str, str]) -> IdleSettings:
         raise InstallError(str(exc)) from exc
 
 
-def install(environ: Mapping[str, str], python: str) -> tuple[ServiceFiles, IdleSettings]:
+@dataclass(frozen=True, slots=True)
+class Installed:
+    files: ServiceFiles
+    settings: IdleSettings
+    check: str
+
+
+def install(environ: Mapping[str, str], python: str, *, copy_ca: bool = False) -> Installed:
     values = captured_environment(environ)
     settings = validate(values)
+    check = check_broker(settings)
     files = service_files(environ)
     for path in (files.env_file, files.unit):
         path.parent.mkdir(parents=True, exist_ok=True)
+    if copy_ca and settings.mqtt_ca_file is not None:
+        ca_copy = files.env_file.parent / "ca.crt"
+        write_atomically(ca_copy, settings.mqtt_ca_file.read_text(encoding="utf-8"), mode=0o644)
+        values["MQTT_CA_FILE"] = str(ca_copy)
     # The environment file holds a password: readable by the user only, from the start.
     write_atomically(files.env_file, environment_file_text(values), mode=0o600)
     write_atomically(files.unit, unit_text(files.env_file, python), mode=0o644)
-    return files, settings
+    return Installed(files, settings, check)
 
 
 def enable() -> None:
@@ -158,7 +226,8 @@ def enable() -> None:
             raise InstallError(f"systemctl --user {' '.join(arguments)}: {result.stderr.strip()}")
 
 
-def summary(files: ServiceFiles, settings: IdleSettings, enabled: bool) -> str:
+def summary(installed: Installed, enabled: bool) -> str:
+    files, settings = installed.files, installed.settings
     session = settings.xdg_session_type or "unknown"
     desktop = settings.xdg_current_desktop or "unknown desktop"
     lines = [
@@ -166,6 +235,7 @@ def summary(files: ServiceFiles, settings: IdleSettings, enabled: bool) -> str:
         f"Wrote {files.env_file} (readable by you only: it holds the MQTT password)",
         f"Reporting as idle/{settings.idle_host_name} to {settings.mqtt_host}:{settings.mqtt_port}"
         f" ({session} session, {desktop}, IDLE_SOURCE={settings.idle_source})",
+        installed.check,
     ]
     if settings.mqtt_host in {"localhost", "127.0.0.1"}:
         lines.append("Note: MQTT_HOST is this computer; set it to the broker's address if not.")
@@ -187,13 +257,21 @@ def main(arguments: list[str]) -> int:
     parser.add_argument(
         "--enable", action="store_true", help="also run systemctl --user enable --now"
     )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        help="the desktop's bundle from `make add-desktop` (idle-reporter.env; ca.crt beside it)",
+    )
     options = parser.parse_args(arguments)
     try:
-        files, settings = install(os.environ, sys.executable)
+        if options.env_file is not None:
+            # validate() reads the settings from this process's environment.
+            os.environ.update(read_bundle(options.env_file))
+        installed = install(os.environ, sys.executable, copy_ca=options.env_file is not None)
         if options.enable:
             enable()
     except (InstallError, OSError) as exc:
         print(f"idle-reporter install-service: {exc}", file=sys.stderr)
         return 1
-    print(summary(files, settings, options.enable))
+    print(summary(installed, options.enable))
     return 0

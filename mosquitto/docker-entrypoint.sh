@@ -80,6 +80,12 @@ mv "$PLAIN" "$PASSWD"
 echo "mosquitto-entrypoint: passwords from .env:${from_env:- none};" \
     "generated now:${generated:- none}; kept:${kept:- none}"
 
+# TLS and the users added by `make add-desktop` / `add-client` (issue 18): tls.sh, clients.sh.
+SCRIPTS=${MOSQUITTO_SCRIPTS_DIR:-$(dirname "$0")}
+sh "$SCRIPTS/tls.sh" ensure
+sh "$SCRIPTS/clients.sh" start
+CONFIG=$(sh "$SCRIPTS/tls.sh" config "$CONFIG")
+
 # The broker drops root privileges to the mosquitto user: it must own its files.
 if id mosquitto >/dev/null 2>&1; then
     chown -R mosquitto:mosquitto "$DATA_DIR"

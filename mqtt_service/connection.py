@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from mqtt_service.ack_journal import AckJournal
 from mqtt_service.acks import AckLedger, Receipt
+from mqtt_service.broker_check import BrokerCheckError, tls_context, verify_broker_certificate
 from mqtt_service.client_id import ClientIdentity, resolve_client_id
 from mqtt_service.config import MqttSettings
 from mqtt_service.delivery import DeliveryTicket, DeliveryTracker
@@ -116,8 +116,7 @@ class MqttConnection:
             password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
             client.username_pw_set(settings.mqtt_username, password)
         if settings.mqtt_tls:
-            ca_file = str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None
-            client.tls_set(ca_certs=ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            client.tls_set_context(tls_context(settings))
         client.will_set(self.availability_topic, OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(
             min_delay=settings.mqtt_reconnect_min_delay,
@@ -375,6 +374,15 @@ class MqttConnection:
         self._ready.set()
 
     def _handle_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        if self.settings.mqtt_tls:
+            # paho says nothing of why; a certificate we must not trust is worth one
+            # clear line per attempt rather than "cannot reach" forever.
+            try:
+                verify_broker_certificate(self.settings)
+            except BrokerCheckError as exc:
+                self.last_connect_error = str(exc)
+                logger.error("%s; retrying with backoff", exc)
+                return
         logger.warning(
             "Cannot reach the broker at %s:%d; retrying with backoff (up to %d s)",
             self.settings.mqtt_host,

@@ -7,5 +7,5 @@ server) -> `playback` (per-coordinator workers, the chooser, `clip` and `takeove
 `errors` and `speakers` are shared by every stage; `service`, `cli`, `doctor`,
 `ha_discovery` and `settings` wire the stages together and may import any of them.
 docs/architecture.md draws the journey and lists every thread. The contract (topics,
-payloads, settings) is in README.md, "Sonos bridge".
+payloads) is in docs/bridge.md, the settings in docs/configuration.md.
 """

@@ -23,7 +23,7 @@ KNOWN_ENGINES = ("piper", "gtts", "espeak")
 
 
 class SonosSettings(MqttSettings):
-    """Environment variables of the Sonos bridge (README.md, "Sonos bridge" > "Settings")."""
+    """Environment variables of the Sonos bridge (docs/configuration.md, "Sonos bridge")."""
 
     sonos_base_topic: str = Field(
         default="sonos",

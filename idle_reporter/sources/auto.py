@@ -1,6 +1,6 @@
 """Choosing a source: the configured one, or with IDLE_SOURCE=auto the first that works.
 
-The order depends on the session (README.md, "Idle reporter" > "Sources"):
+The order depends on the session (docs/idle-reporter.md, "Sources"):
 
 * IDLE_STATE_FILE set explicitly: `file` first, the user wired the idle daemon's hooks.
 * GNOME: gnome (Mutter's watches), logind, evdev (x11 only in an X11 session). Mutter

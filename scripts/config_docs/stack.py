@@ -57,7 +57,38 @@ class StackBroker(BaseModel):
             "(Home Assistant on another machine can connect); 127.0.0.1 = this computer only."
         ),
     )
-    mosquitto_image: str = Field(default="eclipse-mosquitto:2", description="The broker image.")
+    mqtt_tls_port: str = Field(
+        default="8883",
+        description=(
+            "Port of the broker's TLS listener on this computer, for desktops "
+            "(`make add-desktop`) and other clients on the LAN; its certificate is signed "
+            "by the broker's own CA (docs/securing-the-lan.md)."
+        ),
+    )
+    mqtt_tls_names: str = Field(
+        default="",
+        description=(
+            "More names and addresses the broker's TLS certificate must be valid for, "
+            "comma-separated (e.g. `broker.home.lan,192.168.1.10`); localhost, 127.0.0.1 and "
+            "this computer's names and LAN addresses (taken by `make add-desktop`) are in "
+            "it anyway. The first one is the address desktop bundles point at."
+        ),
+    )
+    mqtt_plaintext: str = Field(
+        default="true",
+        description=(
+            "false: the plain port (MQTT_PORT) no longer answers; everything, Home "
+            "Assistant included, connects with TLS on MQTT_TLS_PORT."
+        ),
+    )
+    mosquitto_base_image: str = Field(
+        default="eclipse-mosquitto:2",
+        description="The image the broker's is built from (mosquitto/Dockerfile adds openssl).",
+    )
+    mosquitto_image: str = Field(
+        default="mqtt-home-voice/mosquitto:latest",
+        description="Name of the broker image built by `docker compose up`.",
+    )
 
 
 class OwnBroker(BaseModel):

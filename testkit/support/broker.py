@@ -8,11 +8,13 @@ included, is the project's, so a broken option or ACL rule fails the suite.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,14 +37,48 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+TLS_SCRIPT = PROJECT_ROOT / "mosquitto" / "tls.sh"
+
+
+def run_tls_script(data_dir: Path, *names: str, **env: str) -> str:
+    """`sh mosquitto/tls.sh ensure` for `data_dir`: the broker's CA and server certificate."""
+    result = subprocess.run(
+        ["sh", str(TLS_SCRIPT), "ensure", *names],
+        env={
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "MOSQUITTO_DATA_DIR": str(data_dir),
+            "MOSQUITTO_CREDENTIALS_DIR": str(data_dir / "credentials"),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+@functools.cache
+def shared_tls_dir() -> Path:
+    """One CA and server certificate per test process, made by the project's tls.sh."""
+    base = Path(tempfile.mkdtemp(prefix="mqtt-tls-"))
+    run_tls_script(base)
+    return base / "tls"
+
+
 def password_for(user: str) -> str:
     return f"{user}-secret"
 
 
-def derive_config(source: str, port: int, workdir: Path, acl: Path, passwd: Path) -> str:
+def derive_config(
+    source: str, port: int, workdir: Path, acl: Path, passwd: Path, *, tls_port: int | None = None
+) -> str:
     """Rewrite the project's config for a test run; every other line is kept as is."""
+    tls_port = tls_port or free_port()
     replacements = {
         r"^listener\s+1883\b.*$": f"listener {port} 127.0.0.1",
+        r"^listener\s+8883\b.*$": f"listener {tls_port} 127.0.0.1",
+        r"^certfile\s+.*$": f"certfile {workdir / 'tls' / 'server.crt'}",
+        r"^keyfile\s+.*$": f"keyfile {workdir / 'tls' / 'server.key'}",
         r"^password_file\s+.*$": f"password_file {passwd}",
         r"^acl_file\s+.*$": f"acl_file {acl}",
         r"^persistence_location\s+.*$": f"persistence_location {workdir / 'data'}/",
@@ -63,9 +99,15 @@ class MosquittoBroker:
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
+    # The TLS listener; its CA and server certificate are in `tls_dir` (shared by the
+    # process's brokers unless a test makes its own there).
+    tls_port: int = field(default_factory=free_port)
 
     def __post_init__(self) -> None:
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
+        self.tls_dir = self.workdir / "tls"
+        if not self.tls_dir.exists():
+            shutil.copytree(shared_tls_dir(), self.tls_dir)
         self.passwd = self.workdir / "passwd"
         self.acl = self.workdir / "acl"
         shutil.copyfile(PROJECT_ACL, self.acl)
@@ -84,6 +126,7 @@ class MosquittoBroker:
                 self.workdir,
                 self.acl,
                 self.passwd,
+                tls_port=self.tls_port,
             ),
             encoding="utf-8",
         )

@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -45,7 +46,10 @@ class Probe:
         *,
         password: str | None = None,
         client_id: str = "",
+        tls_ca: Path | None = None,
+        tls_host: str = "localhost",
     ) -> None:
+        """With `tls_ca`: over the broker's TLS listener, verifying it as `tls_host`."""
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -63,7 +67,13 @@ class Probe:
         # ~40 ms for a delayed ACK, which would distort every latency figure.
         self.client.on_socket_open = self._on_socket_open
         self.client.on_subscribe = self._on_subscribe
-        self.client.connect(broker.host, broker.port, keepalive=30)
+        self.client.on_disconnect = self._on_disconnect
+        self.disconnected = threading.Event()
+        if tls_ca is None:
+            self.client.connect(broker.host, broker.port, keepalive=30)
+        else:
+            self.client.tls_set(ca_certs=str(tls_ca))
+            self.client.connect(tls_host, broker.tls_port, keepalive=30)
         self.client.loop_start()
 
     # callbacks run on paho's thread
@@ -76,6 +86,9 @@ class Probe:
         with self._condition:
             self._connect_result = rc
             self._condition.notify_all()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, _rc: Any, _p: Any) -> None:
+        self.disconnected.set()
 
     def _on_subscribe(
         self, _c: mqtt.Client, _u: Any, mid: int, rcs: list[ReasonCode], _p: Any

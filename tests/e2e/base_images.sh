@@ -19,11 +19,12 @@ SUITE=bookworm
 # Tags the rest of the e2e flow uses.
 PYTHON_TAG="$PREFIX/python:$VERSION"          # python3 + venv: idle_reporter
 AUDIO_TAG="$PREFIX/python-audio-lame:$VERSION" # + espeak-ng, lame: sonos_bridge
-MOSQUITTO_TAG="$PREFIX/mosquitto:$VERSION"    # mosquitto + mosquitto-clients
+MOSQUITTO_TAG="$PREFIX/mosquitto:$VERSION-openssl" # mosquitto, mosquitto-clients, openssl
 
 PYTHON_PKGS="python3,python3-venv"
 AUDIO_PKGS="$PYTHON_PKGS,espeak-ng,lame"
-MOSQUITTO_PKGS="mosquitto,mosquitto-clients"
+# openssl: the broker makes its CA and TLS certificate with it (mosquitto/tls.sh).
+MOSQUITTO_PKGS="mosquitto,mosquitto-clients,openssl"
 
 log() { printf '[base-images] %s\n' "$*" >&2; }
 

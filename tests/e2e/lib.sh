@@ -165,7 +165,10 @@ write_env_file() {
     cat >"$E2E_ENV_FILE" <<EOF
 MQTT_PORT=$E2E_MQTT_PORT
 MQTT_BIND=127.0.0.1
-MOSQUITTO_IMAGE=$MOSQUITTO_TAG
+MOSQUITTO_BASE_IMAGE=$MOSQUITTO_TAG
+MOSQUITTO_IMAGE=$E2E_MOSQUITTO_IMAGE
+MQTT_TLS_PORT=$E2E_MQTT_TLS_PORT
+MQTT_TLS_NAMES=localhost
 PYTHON_BASE_IMAGE=$PYTHON_TAG
 E2E_AUDIO_BASE_IMAGE=$AUDIO_TAG
 WHEELHOUSE=$E2E_WHEELHOUSE_REL
@@ -206,8 +209,12 @@ e2e_configure() {
         E2E_IDLE_IMAGE="mqtt-home-voice-e2e/idle-reporter:$E2E_PROJECT"
         E2E_RUN_IMAGES+=("$E2E_IDLE_IMAGE")
     fi
+    # The broker image is built from the local base image (mosquitto/Dockerfile).
+    E2E_MOSQUITTO_IMAGE="mqtt-home-voice-e2e/mosquitto:$E2E_PROJECT"
+    E2E_RUN_IMAGES+=("$E2E_MOSQUITTO_IMAGE")
     E2E_ENV_FILE="$E2E_WORK/stack.env"
     E2E_MQTT_PORT=${E2E_MQTT_PORT:-$(free_port)}
+    E2E_MQTT_TLS_PORT=${E2E_MQTT_TLS_PORT:-$(free_port)}
     E2E_HTTP_PORT=${E2E_HTTP_PORT:-$(free_port)}
     # Loopback addresses of the fake speakers: away from 127.0.0.2.. that the integration
     # tests use, so both can run on one machine at the same time.

@@ -36,6 +36,8 @@ cd "$ROOT" || exit 1
 E2E_WORK=$(mktemp -d /tmp/mhv-e2e.XXXXXX)
 # shellcheck source=tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
+# shellcheck source=tests/e2e/lan.sh
+source "$ROOT/tests/e2e/lan.sh"
 
 PASSED=0
 FAILED=0
@@ -96,13 +98,26 @@ stop_pid() {
     kill -9 "$pid" 2>/dev/null || true
 }
 
+# The results collector is a loop around mosquitto_sub: a signal to the loop alone would
+# leave mosquitto_sub running, an orphan still holding the e2e lock's file descriptor (every
+# later `flock /tmp/e2e.lock make e2e` then waits forever). The loop first, then its child.
+stop_collector() {
+    [[ -n "$RESULTS_PID" ]] || return 0
+    local children
+    children=$(pgrep -P "$RESULTS_PID" || true)
+    disown "$RESULTS_PID" 2>/dev/null || true # no "Killed" line from bash
+    kill -9 "$RESULTS_PID" 2>/dev/null || true
+    # shellcheck disable=SC2086 # one pid per word
+    [[ -z "$children" ]] || kill $children 2>/dev/null || true
+}
+
 teardown() {
     local rc=$?
     trap - EXIT INT TERM
     if ((FAILED > 0 && STACK_STARTED)); then
         dump_logs
     fi
-    stop_pid "$RESULTS_PID"
+    stop_collector
     [[ -n "${E2E_KEEP:-}" ]] || cleanup_own_broker
     stop_pid "$FAKE_PID"
     if [[ -n "${E2E_KEEP:-}" ]]; then
@@ -922,6 +937,9 @@ if [[ "${E2E_VARIANT:-auto}" != slim ]]; then
 fi
 check "idle reporter: retained discovery and state" check_idle_retained
 check "idle reporter follows the state file" check_idle_follows_file
+check "LAN: a desktop's reporter refuses a foreign CA in one line" check_foreign_ca_refused
+check "LAN: make add-desktop, a reporter on the host through the TLS port, remove-desktop" \
+    check_desktop_over_tls
 check "broker restart while publishing: no request lost" check_broker_restart
 check "bridge killed: requests queued while down are played after its restart" check_bridge_kill
 check "broker SIGKILLed while 20 requests stream in: all played, none twice" \

@@ -122,10 +122,14 @@ def test_deleting_a_generated_password_renews_only_that_one(
 def test_each_user_gets_its_own_readable_directory_for_a_volume(
     entrypoint: EntrypointBroker,
 ) -> None:
-    """Compose mounts each directory into one service only; its uid is not root."""
+    """Compose mounts each directory into one service only; its uid is not root. Next to
+    the password: the broker's CA certificate, for the service's TLS connection."""
     entrypoint.start()
+    ca = (entrypoint.data_dir / "tls" / "ca.crt").read_bytes()
     for user in USERS:
         directory = entrypoint.credentials / user
-        assert sorted(p.name for p in directory.iterdir()) == ["password"]
+        assert sorted(p.name for p in directory.iterdir()) == ["ca.crt", "password"]
         assert stat.S_IMODE(directory.stat().st_mode) == 0o755
         assert stat.S_IMODE((directory / "password").stat().st_mode) == 0o444
+        assert (directory / "ca.crt").read_bytes() == ca
+    assert not (entrypoint.credentials / "ca.key").exists()
