@@ -70,6 +70,7 @@ bench: venv system-packages
 	$(BIN)/python bench/instep_bench.py
 	$(BIN)/python bench/idle_bench.py
 	$(BIN)/python bench/tts_bench.py
+	$(BIN)/python bench/rules_bench.py
 
 # Seconds to healthy, image sizes and memory of the real stack, and of the bridge's slim
 # and Piper images side by side (needs Docker and root).

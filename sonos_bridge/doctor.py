@@ -8,6 +8,9 @@ a clip URL on an address the speakers cannot reach. Two checks cover it:
 * the clip URL the speakers are given (ADVERTISE_HOST, or the local address that routes
   to each speaker) reaches the bridge's clip server from the bridge itself.
 
+`sonos-bridge doctor` also checks that the house rules' per-room settings name existing
+rooms, and prints the rules in force (quiet hours, volume limits, do-not-disturb).
+
 Each failure is one finding whose detail says what to change. At start the bridge runs the
 checks in a thread of its own (`check_in_background`, thread "setup-check") that only reads
 the speaker registry (which locks) and logs; `sonos-bridge doctor` runs them on demand and
@@ -31,6 +34,7 @@ from pathlib import Path
 from sonos_bridge.audio.clip_cache import ClipCache
 from sonos_bridge.audio.server import AudioServer, local_address_towards
 from sonos_bridge.errors import StartupError
+from sonos_bridge.request.house_rules import unknown_rooms
 from sonos_bridge.settings import SonosSettings
 from sonos_bridge.speakers import SONOS_PORT, SpeakerRegistry
 
@@ -208,6 +212,18 @@ def run_doctor(settings: SonosSettings) -> int:
             settings.http_port,
             settings.sonos_timeout,
         )
+    findings += house_rule_findings(settings, [s.name for s in registry.all()])
     for finding in findings:
         print(f"{'ok' if finding.ok else 'FAIL':<5} {finding.check}: {finding.detail}")
+    for line in settings.house_rules().describe():
+        print(f"{'rule':<5} {line}")
     return 0 if all(finding.ok for finding in findings) else 1
+
+
+def house_rule_findings(settings: SonosSettings, speakers: list[str]) -> list[Finding]:
+    """Rooms the per-room settings name that no speaker found has (the bridge would not
+    start); nothing to check without such settings, or before any speaker is found."""
+    if not speakers or not any(settings.rule_rooms.values()):
+        return []
+    problems = unknown_rooms(settings.rule_rooms, speakers)
+    return [Finding("house rules", not problems, "; ".join(problems) or "every room named exists")]

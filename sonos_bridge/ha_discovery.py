@@ -1,4 +1,5 @@
-"""Home Assistant MQTT discovery: one `notify` entity per speaker, and "All speakers".
+"""Home Assistant MQTT discovery: one `notify` entity per speaker, "All speakers", and
+the house rules' do-not-disturb `switch` entities (one per speaker's room, one for the house).
 
 HA's MQTT notify entity renders its `command_template` with the message as `value` and
 publishes the result to the command topic, the bridge's `<base>/tts/<speaker>`. The
@@ -22,6 +23,7 @@ bridge's speaker-refresh thread; the shared publisher serialises it.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Literal
 
 from mqtt_service.connection import MqttConnection
@@ -90,6 +92,58 @@ def all_speakers_config(base_topic: str, status_topic: str) -> NotifyConfig:
     return _notify(ALL_SPEAKERS, "All speakers", model, topic, status_topic)
 
 
+class SwitchConfig(EntityConfig):
+    command_topic: str
+    state_topic: str
+    payload_on: str
+    payload_off: str
+    retain: Literal[True]
+    optimistic: Literal[False]
+    icon: str
+
+
+def dnd_topic(base_topic: str, name: str | None) -> str:
+    """`<base>/dnd` for the house, `<base>/dnd/<room>` (a slug if the name cannot be a level)."""
+    if name is None:
+        return f"{base_topic}/dnd"
+    level = slugify(name) if any(char in name for char in "/+#") else name
+    return f"{base_topic}/dnd/{level}"
+
+
+def dnd_switch_config(speaker: Speaker | None, base_topic: str, status_topic: str) -> SwitchConfig:
+    """The do-not-disturb switch of a speaker's room, or of the house (None).
+
+    Command and state share the retained topic: HA's command is the state, and the
+    broker hands it to the bridge and to HA at every (re)connect.
+    """
+    if speaker is None:
+        name, unique, info = (
+            "House do not disturb",
+            f"{NODE_ID}_house_dnd",
+            device(f"{NODE_ID}_house", "Sonos bridge", "Sonos bridge (house rules)"),
+        )
+    else:
+        name, unique, info = (
+            "Do not disturb",
+            f"{NODE_ID}_{speaker.uid}_dnd",
+            device(f"{NODE_ID}_{speaker.uid}", speaker.name, "Sonos speaker via sonos_bridge"),
+        )
+    topic = dnd_topic(base_topic, None if speaker is None else speaker.name)
+    base = entity_base(
+        NODE_ID, name=name, unique_id=unique, status_topic=status_topic, device_info=info
+    )
+    return {
+        **base,
+        "command_topic": topic,
+        "state_topic": topic,
+        "payload_on": "ON",
+        "payload_off": "OFF",
+        "retain": True,
+        "optimistic": False,
+        "icon": "mdi:bell-sleep",
+    }
+
+
 class SpeakerDiscovery:
     """Keeps HA's notify entities in line with the known speakers."""
 
@@ -119,5 +173,17 @@ class SpeakerDiscovery:
         if speakers:
             all_topic = discovery_topic(self._prefix, "notify", NODE_ID, ALL_SPEAKERS)
             configs[all_topic] = all_speakers_config(self._base_topic, status)
+        configs |= self._switches(speakers, status)
         self._publisher.publish(configs)
         logger.info("Published Home Assistant discovery for %d speakers", len(speakers))
+
+    def _switches(self, speakers: list[Speaker], status: str) -> dict[str, EntityConfig | None]:
+        """The do-not-disturb switches: per room, and the house's while any speaker is."""
+        switch = partial(discovery_topic, self._prefix, "switch", NODE_ID)
+        configs: dict[str, EntityConfig | None] = {
+            switch(f"{speaker.uid}_dnd"): dnd_switch_config(speaker, self._base_topic, status)
+            for speaker in speakers
+        }
+        if speakers:
+            configs[switch("house_dnd")] = dnd_switch_config(None, self._base_topic, status)
+        return configs

@@ -1,7 +1,9 @@
 """Wiring: MQTT requests -> validation -> audio -> per-coordinator playback -> results.
 
 Message handlers run on paho's network thread, so they only parse, look up names in
-memory and hand work to the preparer (speech, sounds) and the coordinator queues. The
+memory and hand the request to the house rules' gate (`house.HouseRulesRuntime`), which
+queues each room's part (audio to the preparer, the item to its coordinator's queue),
+holds it (the "held" thread releases it) or answers it. The
 speaker-refresh thread re-reads the speakers and which of them can play audio clips.
 
 A request is acknowledged to the broker only once its result is (the result's PUBACK
@@ -15,7 +17,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
 
 import paho.mqtt.client as mqtt
 
@@ -31,6 +32,7 @@ from sonos_bridge.audio.speech.synthesizer import Synthesizer
 from sonos_bridge.doctor import check_in_background
 from sonos_bridge.errors import RequestError, UnknownSpeakerError
 from sonos_bridge.ha_discovery import SpeakerDiscovery
+from sonos_bridge.house import HouseRulesRuntime
 from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayer
 from sonos_bridge.playback.factory import build_playback
 from sonos_bridge.playback.jobs import Job
@@ -135,6 +137,9 @@ class BridgeService:
             options=self.options,
         )
         self.results = ResultPublisher(self.connection, f"{self.base_topic}/result")
+        self.house = HouseRulesRuntime(
+            settings, enqueue=self._enqueue, resolve=self._resolve, in_step=self.in_step
+        )
         self.discovery = SpeakerDiscovery(
             self.connection, settings.ha_discovery_prefix, self.base_topic
         )
@@ -149,6 +154,7 @@ class BridgeService:
         and, with discovery on, when Home Assistant (re)starts."""
         self.connection.subscribe_deferred(f"{self.base_topic}/tts", self._on_request)
         self.connection.subscribe_deferred(f"{self.base_topic}/tts/+", self._on_request)
+        self.house.route(self.connection)
         self.connection.on_connected(self._publish_state)
         if self.settings.ha_discovery:
             self.connection.on_home_assistant_online(self._publish_discovery)
@@ -156,9 +162,10 @@ class BridgeService:
     # ------------------------------------------------------------ lifecycle
     def start_components(self) -> None:
         """Everything but the MQTT connection (which `ServiceRunner` starts)."""
-        self.audio.start()
         self.playback.reform_joined()  # rooms a crash left joined: before reading them
         self.registry.refresh()
+        self.house.start([s.name for s in self.registry.all()])  # a bad room stops us here
+        self.audio.start()
         self.playback.start()  # groups a crash left mid-announcement: restored first
         self.setup_check = check_in_background(self.settings, self.registry, self.audio.port)
         default = self.settings.sonos_default_speaker
@@ -187,6 +194,7 @@ class BridgeService:
         self.connection.hold_deliveries()
         self._stop.set()
         self._refresh_now.set()
+        self.house.stop()
         self.playback.stop(timeout=self.options.timeout, grace=self.settings.sonos_stop_grace)
         self.clip_player.close()
         self.preparer.close()
@@ -215,6 +223,7 @@ class BridgeService:
         changed = self.registry.refresh()
         self.probe_clips()
         if changed:
+            self.house.speakers_changed([s.name for s in self.registry.all()])
             self._publish_state()
 
     def probe_clips(self) -> None:
@@ -278,14 +287,12 @@ class BridgeService:
         self.dispatch(parsed, receipt)
 
     def dispatch(self, announcement: Announcement, receipt: Receipt) -> None:
-        """Validate against what the bridge knows, then queue on each coordinator."""
-        if announcement.volume is None:
-            announcement = replace(announcement, volume=self.settings.sonos_default_volume)
-        try:
-            lang = self.synthesizer.language_for(
+        """Validate against what the bridge knows, then let the house rules route it."""
+        try:  # an unknown language or voice is refused now, not when the audio is made
+            self.synthesizer.language_for(
                 announcement.lang, announcement.voice, self.settings.tts_lang
             )
-            targets = self.registry.resolve(announcement.speakers)
+            targets = self.registry.resolve(list(announcement.speakers))
         except RequestError as exc:
             if isinstance(exc, UnknownSpeakerError):
                 self._refresh_now.set()  # answer now; a new speaker is known next time
@@ -301,23 +308,30 @@ class BridgeService:
                 receipt,
             )
             return
-        audio = self.preparer.submit(announcement, lang)
-        coordinators = {speaker.coordinator_uid for speaker in targets}
-        in_step = self.in_step(announcement, targets)
 
         def answer(result: Result, played: Announcement) -> None:
             self._answer(result, played.reply_to, receipt)
 
-        parts = 1 if in_step else len(coordinators)
-        several = in_step if len(targets) > 1 else None
-        job = Job(announcement, [s.name for s in targets], parts, answer, in_step=several)
         logger.info(
             "Request %s: %d characters for %s",
             announcement.id,
             len(announcement.text),
-            ", ".join(job.speakers),
+            ", ".join(s.name for s in targets),
         )
+        self.house.gate.admit(announcement, targets, answer)
+
+    def _enqueue(self, job: Job, targets: list[Speaker], in_step: bool) -> None:
+        """Queue a request's rooms that play now (the gate's call, on paho's thread or
+        the held thread): its audio starts being made at once."""
+        announcement = job.announcement
+        lang = self.synthesizer.language_for(
+            announcement.lang, announcement.voice, self.settings.tts_lang
+        )
+        audio = self.preparer.submit(announcement, lang)
         self.playback.enqueue(job, targets, audio, in_step=in_step)
+
+    def _resolve(self, names: list[str]) -> list[Speaker]:
+        return self.registry.resolve(names)
 
     def in_step(self, announcement: Announcement, targets: list[Speaker]) -> bool:
         """Whether several rooms play as one stream: the request's "sync", else SONOS_SYNC

@@ -6,12 +6,17 @@ the variable (through `load_settings_or_exit`), never later in the middle of a r
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from mqtt_service.config import MqttSettings
+from sonos_bridge.request.house_rules import HouseRules, parse_room_volumes
+from sonos_bridge.request.quiet_hours import QuietHours, TimeRange, parse_ranges
 from sonos_bridge.request.sound_names import SOUND_NAME
 
 KNOWN_ENGINES = ("piper", "gtts", "espeak")
@@ -324,3 +329,125 @@ class SonosSettings(MqttSettings):
             "false) overrides it."
         ),
     )
+
+    # --- House rules: quiet hours, volume limits, do-not-disturb (issue 19) -------------
+    tz: str | None = Field(
+        default=None,
+        description=(
+            "Time zone of the quiet hours, an IANA name such as Europe/Berlin (the usual TZ "
+            "variable). Empty: the machine's own (/etc/localtime), else UTC."
+        ),
+    )
+    sonos_quiet_hours: Annotated[tuple[TimeRange, ...], NoDecode] = Field(
+        default_factory=tuple,
+        description=(
+            "Daily quiet hours in the local time of TZ, comma-separated ranges such as "
+            "22:00-07:00,13:00-14:30 (a range may cross midnight; 23:00-23:00 is the whole "
+            "day). Empty: never quiet."
+        ),
+    )
+    sonos_quiet_volume: int = Field(
+        default=20,
+        ge=0,
+        le=100,
+        description=(
+            "Loudest announcement during quiet hours (0-100): the cap of "
+            'SONOS_QUIET_POLICY=cap and of "priority": "high" requests, which always play.'
+        ),
+    )
+    sonos_quiet_policy: Literal["cap", "hold", "drop"] = Field(
+        default="cap",
+        description=(
+            "What quiet hours do to a normal-priority request. cap: play it at no more than "
+            "SONOS_QUIET_VOLUME; hold: keep it until quiet hours end (it expires when its "
+            'max_age runs out first); drop: answer it at once with status "skipped".'
+        ),
+    )
+    sonos_max_volume: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description=(
+            "Loudest announcement in every room (0-100); a request asking for more plays at "
+            "this and its result says so. Empty: no limit."
+        ),
+    )
+    sonos_max_volume_per_room: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict,
+        description=(
+            "Loudest announcement per room, e.g. Kitchen=60,Bedroom=30 (room names as in the "
+            "Sonos app); the lower of this and SONOS_MAX_VOLUME applies."
+        ),
+    )
+    sonos_default_volume_per_room: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict,
+        description=(
+            "Announcement volume per room when a request has none, e.g. Kitchen=40,Bedroom=15; "
+            "other rooms use SONOS_DEFAULT_VOLUME."
+        ),
+    )
+    sonos_dnd_policy: Literal["hold", "drop"] = Field(
+        default="hold",
+        description=(
+            "What a do-not-disturb switch that is on (sonos/dnd/<room>, sonos/dnd for the "
+            "house) does to a normal-priority request for its rooms: hold it until the "
+            'switch goes off (or its max_age runs out), or drop it (status "skipped"). '
+            '"priority": "high" requests still play.'
+        ),
+    )
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        name = (value or "").strip().removeprefix(":")
+        if not name:
+            return None
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "is not a time zone name such as Europe/Berlin or UTC (IANA database)"
+            ) from None
+        return name
+
+    @field_validator("sonos_quiet_hours", mode="before")
+    @classmethod
+    def _quiet_ranges(cls, value: object) -> object:
+        return parse_ranges(value) if isinstance(value, str) else value
+
+    @field_validator("sonos_max_volume_per_room", "sonos_default_volume_per_room", mode="before")
+    @classmethod
+    def _room_volumes(cls, value: object) -> object:
+        return parse_room_volumes(value) if isinstance(value, str) else value
+
+    @property
+    def zone(self) -> tzinfo:
+        """TZ's zone; without TZ the machine's (/etc/localtime), else UTC."""
+        if self.tz is not None:
+            return ZoneInfo(self.tz)
+        try:
+            with open("/etc/localtime", "rb") as localtime:
+                return ZoneInfo.from_file(localtime, key="localtime")
+        except (OSError, ValueError):
+            return UTC
+
+    def house_rules(self) -> HouseRules:
+        """The rules every request is judged by (built once, at start)."""
+        return HouseRules(
+            quiet_hours=QuietHours(self.sonos_quiet_hours, self.zone),
+            quiet_volume=self.sonos_quiet_volume,
+            quiet_policy=self.sonos_quiet_policy,
+            max_volume=self.sonos_max_volume,
+            room_max_volume=self.sonos_max_volume_per_room,
+            room_volume=self.sonos_default_volume_per_room,
+            default_volume=self.sonos_default_volume,
+            dnd_policy=self.sonos_dnd_policy,
+        )
+
+    @property
+    def rule_rooms(self) -> dict[str, list[str]]:
+        """Room names each per-room setting names, by the setting's variable."""
+        return {
+            "SONOS_MAX_VOLUME_PER_ROOM": list(self.sonos_max_volume_per_room),
+            "SONOS_DEFAULT_VOLUME_PER_ROOM": list(self.sonos_default_volume_per_room),
+        }

@@ -9,6 +9,7 @@ Threads: called once, on the main thread, while the service is being built.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from sonos_bridge.audio.clip_cache import ClipCache
@@ -22,6 +23,7 @@ from sonos_bridge.playback.takeover.instep_record import InStepStore
 from sonos_bridge.playback.takeover.method import Takeover
 from sonos_bridge.playback.takeover.snapshot_store import SnapshotStore
 from sonos_bridge.playback.takeover.transport_events import configure_listener
+from sonos_bridge.playback.takeover.upnp import Player
 from sonos_bridge.playback.workers import PlaybackManager, SpeakerLookup
 
 
@@ -45,6 +47,12 @@ def build_playback(
     configure_listener(event_port, advertise_host)
     store = SnapshotStore(snapshot_dir)
     takeover = Takeover(url_for, store, options, join=sounds.joined, pins=cache, events=events)
-    chooser = ModeChooser(ClipMode(clip_player, url_for), takeover, clip_mode)
+    clips = ClipMode(clip_player, url_for, current_volume=partial(_volume_of, options.timeout))
+    chooser = ModeChooser(clips, takeover, clip_mode)
     instep = InStep(takeover, InStepStore(snapshot_dir.with_name("instep")))
     return PlaybackManager(speakers, chooser, cache, options, instep)
+
+
+def _volume_of(timeout: float, ip: str) -> int:
+    """A speaker's volume now (UPnP), for clips that must not be louder than the room."""
+    return Player(ip, ip, timeout).volume()

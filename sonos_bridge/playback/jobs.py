@@ -34,6 +34,7 @@ class Outcome:
     latency_ms: int | None = None
     warnings: tuple[str, ...] = ()
     speaker_down: bool = False
+    held_ms: int | None = None  # held by the house rules before this outcome
 
 
 class Job:
@@ -66,22 +67,22 @@ class Job:
 
     def _combine(self) -> Result:
         outcomes = self._outcomes
-        statuses = {o.status for o in outcomes}
-        if "failed" in statuses:
-            status: Status = "failed"
-        elif statuses == {"expired"}:
-            status = "expired"
-        else:
-            status = "played"
+        status = combined_status({o.status for o in outcomes})
         errors = [f"{', '.join(o.speakers)}: {o.error}" for o in outcomes if o.error]
         if len(outcomes) == 1 and outcomes[0].error:
             errors = [outcomes[0].error]
         warnings = [w for o in outcomes for w in o.warnings]
         if status == "played":
             warnings += [
-                f"{', '.join(o.speakers)}: expired" for o in outcomes if o.status == "expired"
+                f"{', '.join(o.speakers)}: {o.status}"
+                for o in outcomes
+                if o.status in ("expired", "skipped")
             ]
+        levels = self.announcement.levels
+        if levels is not None:
+            warnings += [note for note in levels.notes() if note not in warnings]
         latencies = [o.latency_ms for o in outcomes if o.latency_ms is not None]
+        held = [o.held_ms for o in outcomes if o.held_ms is not None]
         return Result(
             id=self.announcement.id,
             status=status,
@@ -90,7 +91,16 @@ class Job:
             latency_ms=max(latencies) if latencies else elapsed_ms(self.announcement.received_at),
             warnings=tuple(warnings),
             in_step=self.in_step,
+            volume=levels.used() if levels is not None else None,
+            held_ms=max(held) if held else None,
         )
+
+
+def combined_status(statuses: set[Status]) -> Status:
+    """A request's status from its parts': failed if one failed, played if one played,
+    else skipped (a house rule) or expired."""
+    order: tuple[Status, ...] = ("failed", "played", "skipped")
+    return next((status for status in order if status in statuses), "expired")
 
 
 class ClipPins(Protocol):

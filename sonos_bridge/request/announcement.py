@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sonos_bridge.errors import RequestError
+from sonos_bridge.request.house_rules import ROOM_VOLUME, RequestedVolume
+from sonos_bridge.request.levels import Levels
 from sonos_bridge.request.options import PlayOptions, parse_options
 
 logger = logging.getLogger(__name__)
@@ -43,13 +45,14 @@ class Announcement:
     id: str
     text: str
     speakers: tuple[str, ...]
-    volume: int | None = None
+    volume: RequestedVolume = None  # "room": never louder than the room was
     lang: str | None = None
     voice: str | None = None
     max_age: float | None = None
     reply_to: ReplyTo | None = None
     received_at: float = field(default_factory=time.monotonic)
     options: PlayOptions = field(default_factory=PlayOptions)  # mode, priority, chime, sound
+    levels: Levels | None = None  # each room's volume under the house rules (the gate sets it)
 
     @property
     def title(self) -> str:
@@ -130,9 +133,11 @@ def _number(name: str, value: Any) -> float:
     return number
 
 
-def _volume(value: Any) -> int | None:
+def _volume(value: Any) -> RequestedVolume:
     if value is None:
         return None
+    if isinstance(value, str) and value.strip().casefold() == ROOM_VOLUME:
+        return ROOM_VOLUME
     volume = _number("volume", value)
     if not 0 <= volume <= 100:
         raise RequestError(f"volume {value} is outside 0-100")

@@ -21,7 +21,9 @@ from sonos_bridge.request.announcement import ReplyTo
 
 logger = logging.getLogger(__name__)
 
-Status = Literal["played", "failed", "expired"]
+# "skipped": a house rule (quiet hours, do-not-disturb) answered it without speaking.
+Status = Literal["played", "failed", "expired", "skipped"]
+Volume = int | dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,8 @@ class Result:
     latency_ms: int | None = None
     warnings: tuple[str, ...] = ()
     in_step: bool | None = None  # for several rooms: one stream from a temporary group
+    volume: Volume | None = None  # used: one number, or per room when they differ
+    held_ms: int | None = None  # how long the house rules held it
 
     def to_json(self) -> str:
         body: dict[str, Any] = {
@@ -52,6 +56,10 @@ class Result:
             body["warnings"] = list(self.warnings)
         if self.in_step is not None:
             body["in_step"] = self.in_step
+        if self.volume is not None:
+            body["volume"] = self.volume
+        if self.held_ms is not None:
+            body["held_ms"] = self.held_ms
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -57,7 +57,7 @@ def test_speakers_and_desktop_appear_with_the_expected_entity_ids(stack: Stack) 
     assert entry["unique_id"] == f"sonos_bridge_{kitchen.uid}_notify"
     devices = stack.home_assistant.websocket({"type": "config/device_registry/list"})
     ours = {d["name"]: d for d in devices if d["manufacturer"] == "mqtt-home-voice"}
-    assert set(ours) == {"Kitchen", "Office", "All speakers", "desk"}
+    assert set(ours) == {"Kitchen", "Office", "All speakers", "desk", "Sonos bridge"}
     assert {d["sw_version"] for d in ours.values()} == {VERSION}
     assert stack.wait_state("sensor.desk_idle_time", attribute="unit_of_measurement") == '"s"'
 
@@ -83,6 +83,25 @@ def test_send_message_speaks_any_text(stack: Stack, text: str) -> None:
     plays = len(office.plays)
     send_message(stack, "notify.office_announce", text)
     stack.wait_spoken(office, "Office", text, plays)
+
+
+def test_do_not_disturb_switch_holds_a_notify_message_until_it_is_off(stack: Stack) -> None:
+    """Home Assistant's own switch and notify entity: the house rules hold the message
+    while the switch is on, and it is spoken when it goes off."""
+    office, switch = stack.sonos["Office"], "switch.office_do_not_disturb"
+    stack.wait_state("switch.sonos_bridge_house_do_not_disturb")
+    stack.wait_state(switch)
+    stack.home_assistant.call_service("switch", "turn_on", {"entity_id": switch})
+    stack.wait_state(switch, "on")
+    held = stack.bridge.house.gate.held
+    stack.watcher.wait_until(lambda: stack.bridge.house.switches.is_on("Office"), 20, "DND on")
+    plays = len(office.plays)
+    send_message(stack, "notify.office_announce", "Quiet please")
+    stack.watcher.wait_until(lambda: held.count == 1, 20, "the message held")
+    assert len(office.plays) == plays
+    stack.home_assistant.call_service("switch", "turn_off", {"entity_id": switch})
+    stack.wait_state(switch, "off")
+    stack.wait_spoken(office, "Office", "Quiet please", plays)
 
 
 def test_an_upgrade_from_name_keyed_topics_keeps_the_entity_id(stack: Stack) -> None:

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from sonos_bridge.audio.prepared import Prepared
+from sonos_bridge.errors import SpeakerError
 from sonos_bridge.playback.clip.errors import (
     ClipError,
     ClipPlaybackError,
@@ -42,9 +43,15 @@ BUILT_IN_CHIME_SECONDS = 3.0
 class ClipMode:
     """The clip method: one `ClipGroup` per coordinator worker, one shared `ClipPlayer`."""
 
-    def __init__(self, player: ClipPlayer, url_for: UrlFor) -> None:
+    def __init__(
+        self,
+        player: ClipPlayer,
+        url_for: UrlFor,
+        current_volume: Callable[[str], int] | None = None,
+    ) -> None:
         self.player = player
         self.url_for = url_for
+        self.current_volume = current_volume  # by address; read only when a limit needs it
 
     def attach(self, coordinator_uid: str, stopping: threading.Event) -> ClipGroup:
         return ClipGroup(self)
@@ -62,9 +69,28 @@ class ClipMode:
         ]
         return "; ".join(reasons) or None
 
-    def turn(self, audio: Prepared, announcement: Announcement, ip: str) -> list[ClipRequest]:
-        """The clips one speaker plays for the announcement, in order."""
-        volume = announcement.volume
+    def volume_for(self, announcement: Announcement, member: Speaker) -> int | None:
+        """The clips' volume in `member`'s room under the house rules; None: the speaker's
+        own (nothing limits it). The room's volume is read only when a limit applies to it
+        ("volume": "room", or no volume, under a cap); unreadable, the cap is used."""
+        levels = announcement.levels
+        if levels is None:
+            return announcement.volume if isinstance(announcement.volume, int) else None
+        plan = levels.plan(member.name)
+        if plan.volume is None and plan.cap is None:
+            return None
+        current = 100  # unknown: the cap, never louder
+        if plan.volume is None and self.current_volume is not None:
+            try:
+                current = self.current_volume(member.ip)
+            except SpeakerError as exc:
+                logger.warning("Reading %s's volume failed (%s); using the cap", member.name, exc)
+        return levels.record(member.name, plan, plan.level(current))
+
+    def turn(
+        self, audio: Prepared, announcement: Announcement, ip: str, volume: int | None = None
+    ) -> list[ClipRequest]:
+        """The clips one speaker plays for the announcement, in order, at `volume`."""
         priority = Priority.HIGH if announcement.options.priority == "high" else Priority.LOW
         requests = []
         if audio.chime is not None:
@@ -119,7 +145,10 @@ class ClipSession:
         reason = self.mode.unavailable(members)
         if reason is not None:
             raise NoClipSupportError(reason)
-        turns = {m.ip: self.mode.turn(audio, announcement, m.ip) for m in members}
+        turns = {
+            m.ip: self.mode.turn(audio, announcement, m.ip, self.mode.volume_for(announcement, m))
+            for m in members
+        }
         outcomes = self.mode.player.play_many(turns)
         names = {member.ip: member.name for member in members}
         played = [o for o in outcomes.values() if isinstance(o, ClipPlayed)]

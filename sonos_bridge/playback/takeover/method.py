@@ -8,7 +8,10 @@ for a batch of announcements, and it
   mid-announcement restores the group at its next start;
 - sets each announcement as one clip (a chime or sound joined to the speech: one play,
   no gap), with the volume and mute wanted, and waits for its end, woken by the
-  coordinator's transport events and polling as the fallback;
+  coordinator's transport events and polling as the fallback. No jumps: while the
+  music still plays, its URI is replaced (which stops it) before any volume changes,
+  and the volumes are set before `Play`; the restore puts the volumes back before the
+  music resumes (`snapshot.restore`);
 - restores the group once after the batch and deletes the saved snapshot, then reads the
   zone group topology back: the group's speakers and coordinator must be what they were
   (read next to the snapshot); a difference is repaired once and named in the warnings;
@@ -209,6 +212,7 @@ class TakeoverSession:
         self._warnings = warnings
         self._durable = durable  # the snapshot's fsync, next to the first clip's calls
         self._levels = {m.uid: (m.volume, m.muted) for m in snapshot.members}
+        self._music_on = snapshot.was_playing  # until the first clip's URI replaces it
 
     @property
     def restores(self) -> bool:
@@ -239,11 +243,17 @@ class TakeoverSession:
             ("CurrentURI", url),
             ("CurrentURIMetaData", didl_for(url, announcement.title)),
         )
-        calls: list[Callable[[], object]] = [set_uri, *self._level_calls(announcement.volume)]
+        calls: list[Callable[[], object]] = [set_uri]
         if self._durable is not None:
             calls.append(self._durable)
             self._durable = None
-        run_parallel(self.group.executor, calls)  # all done, the snapshot on disk: Play
+        levels = self._level_calls(announcement)
+        if levels and self._music_on:
+            # The new URI stops the music first: never the music at announcement volume.
+            run_parallel(self.group.executor, calls)
+            calls = []
+        self._music_on = False
+        run_parallel(self.group.executor, [*calls, *levels])  # all done, on disk: Play
         marked = self.group.watch.mark(url)
         coordinator.av("Play", ("Speed", 1))
         latency = elapsed_ms(announcement.received_at)
@@ -252,16 +262,22 @@ class TakeoverSession:
         self.group.watch.clip_ended(marked)
         return latency
 
-    def _level_calls(self, volume: int | None) -> list[Callable[[], object]]:
+    def _level_calls(self, announcement: Announcement) -> list[Callable[[], object]]:
         """Volume and unmute calls for what differs from what the members are set to now.
 
-        Without a volume of its own an announcement plays at the group's own volume.
+        Each member's volume comes from the house rules (its room's limits, its volume
+        before the batch for "volume": "room"); without them, the announcement's volume,
+        else the member's own.
         """
         calls: list[Callable[[], object]] = []
+        levels, volume = announcement.levels, announcement.volume
         for member in self.snapshot.members:
             player = self.players.members[member.uid]
             current, muted = self._levels[member.uid]
-            wanted = member.volume if volume is None else volume
+            if levels is not None:
+                wanted = levels.level(member.name, member.volume)
+            else:
+                wanted = volume if isinstance(volume, int) else member.volume
             if wanted != current:
                 calls.append(partial(player.set_volume, wanted))
             if muted:

@@ -76,6 +76,7 @@ class FakeSpeaker:
         self.actions: list[ActionRecord] = []
         self.plays: list[PlayRecord] = []
         self.failures: dict[str, int] = {}
+        self.delays: dict[str, float] = {}  # action -> seconds before it is taken
         self.events = EventPublisher(f"fake-{name}")
         self._published: tuple[str, str, int] = ("", "", 0)
         self._stalled = threading.Event()
@@ -248,6 +249,9 @@ class FakeSpeaker:
         action = "?"
         try:
             action, arguments = parse_call(body)
+            delay = self.delays.get(action)
+            if delay:  # a slow answer: calls made after this one may arrive first
+                time.sleep(delay)
             with self.lock:
                 self.actions.append(ActionRecord(service, action, arguments, time.monotonic()))
                 self.notify_locked()

@@ -29,6 +29,14 @@ def config_topic(speaker: FakeSpeaker) -> str:
     return f"homeassistant/notify/sonos_bridge/{speaker.uid.lower()}/config"
 
 
+def switch_topics(speaker: FakeSpeaker) -> set[str]:
+    """The do-not-disturb switches published while `speaker` is the only one (house rules)."""
+    return {
+        f"homeassistant/switch/sonos_bridge/{speaker.uid.lower()}_dnd/config",
+        "homeassistant/switch/sonos_bridge/house_dnd/config",
+    }
+
+
 def config_of(listener: Probe, topic: str, count: int = 1) -> dict[str, Any]:
     config = json.loads(listener.wait_for(topic, count=count)[-1].payload)
     assert isinstance(config, dict)
@@ -126,7 +134,7 @@ def test_speaker_gone_while_the_bridge_was_down_loses_its_entity(
     sonos.household.remove(office)
     bridge_factory(sonos_hosts=kitchen.ip)
     listener.wait_for(config_topic(office), payload=b"")
-    assert retained_configs(broker) == {config_topic(kitchen), ALL_TOPIC}
+    assert retained_configs(broker) == {config_topic(kitchen), ALL_TOPIC, *switch_topics(kitchen)}
 
 
 def test_first_start_clears_the_name_keyed_configs_of_earlier_versions(
@@ -141,7 +149,7 @@ def test_first_start_clears_the_name_keyed_configs_of_earlier_versions(
     probe_factory("sonos_bridge").publish(legacy, '{"name": "Announce"}', retain=True)
     first = bridge_factory()
     listener.wait_for(legacy, payload=b"")
-    assert retained_configs(broker) == {config_topic(kitchen), ALL_TOPIC}
+    assert retained_configs(broker) == {config_topic(kitchen), ALL_TOPIC, *switch_topics(kitchen)}
     first.stop()
     bridge_factory()  # the record exists now: nothing to clear
     listener.wait_for(config_topic(kitchen), count=2)

@@ -127,7 +127,7 @@ def test_the_bridge_logs_one_line_per_failure_at_start(
 
 
 def run_doctor(
-    broker: MosquittoBroker, tmp_path: Path, hosts: str
+    broker: MosquittoBroker, tmp_path: Path, hosts: str, **rules: str
 ) -> subprocess.CompletedProcess[str]:
     environment = service_env(
         broker,
@@ -137,6 +137,7 @@ def run_doctor(
         HTTP_PORT=str(free_port()),
         HTTP_BIND="127.0.0.1",
         ADVERTISE_HOST="127.0.0.1",
+        **rules,
     )
     return subprocess.run(
         [sys.executable, "-m", "sonos_bridge", "doctor"],
@@ -155,9 +156,39 @@ def test_sonos_bridge_doctor_prints_every_check_and_fails_on_one(
     kitchen = sonos.add("Kitchen")
     healthy = run_doctor(broker, tmp_path, kitchen.ip)
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    assert [line.split()[0] for line in healthy.stdout.splitlines()] == ["ok", "ok"]
+    assert [line.split()[0] for line in healthy.stdout.splitlines()] == [
+        "ok",
+        "ok",
+        "rule",
+        "rule",
+    ]
 
     broken = run_doctor(broker, tmp_path, f"{kitchen.ip},{silent_address}")
     assert broken.returncode == 1, broken.stdout + broken.stderr
     failed = [line for line in broken.stdout.splitlines() if line.startswith("FAIL")]
     assert len(failed) == 1 and silent_address in failed[0], broken.stdout
+
+
+def test_doctor_prints_the_house_rules_in_force_and_names_an_unknown_room(
+    sonos: FakeSonosSystem, broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    kitchen = sonos.add("Kitchen")
+    shown = run_doctor(
+        broker,
+        tmp_path,
+        kitchen.ip,
+        TZ="Europe/Berlin",
+        SONOS_QUIET_HOURS="22:00-07:00",
+        SONOS_QUIET_POLICY="hold",
+        SONOS_MAX_VOLUME_PER_ROOM="Kitchen=60,Garage=20",
+        SONOS_DND_POLICY="drop",
+    )
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    lines = shown.stdout.splitlines()
+    assert [line for line in lines if line.startswith("rule")] == [
+        "rule  quiet hours 22:00-07:00 (Europe/Berlin): hold, at most volume 20",
+        "rule  volume at most 60 in Kitchen",
+        "rule  volume at most 20 in Garage",
+        "rule  do-not-disturb: drop normal requests",
+    ]
+    assert "FAIL  house rules: SONOS_MAX_VOLUME_PER_ROOM names 'Garage'" in shown.stdout

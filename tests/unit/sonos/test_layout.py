@@ -29,6 +29,7 @@ STAGES: dict[str, int] = {
     "playback": 3,
     # wiring: builds the stages and may import all of them
     "settings": 4,
+    "house": 4,
     "service": 4,
     "cli": 4,
     "doctor": 4,
