@@ -21,9 +21,11 @@ help:
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+# testkit/ (the fakes and test helpers) is its own distribution: importable from tests,
+# bench and the e2e without path edits, and never part of the services' wheel.
+$(VENV)/.installed: pyproject.toml testkit/pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[sonos,piper,idle,dev]'
+	$(BIN)/pip install --quiet -e '.[sonos,piper,idle,dev]' -e ./testkit
 	touch $@
 
 venv: $(VENV)/.installed
@@ -52,7 +54,7 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# .env.example, the README's settings tables and the services' Compose environment, from
+# .env.example, the settings tables of docs/configuration.md and the services' Compose environment, from
 # the settings' descriptions (tests/unit/test_config_docs.py fails until this has run).
 docs: venv
 	$(BIN)/python -m scripts.config_docs

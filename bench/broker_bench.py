@@ -25,6 +25,7 @@ started from the project's config with only the persistence lines replaced:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
@@ -37,14 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from tests.support.broker import MosquittoBroker, password_for
+from testkit.support.broker import MosquittoBroker, password_for
+from testkit.waits import WaitTimeoutError, eventually
 
 OPTIONS = {
     "autosave_interval 60 (time-based)": ["autosave_interval 60"],
@@ -210,9 +210,8 @@ def steady_load(broker: MosquittoBroker, seconds: float, rate: float) -> Load:
         payload = f"request {number}".encode()
         sent[payload] = time.perf_counter()
         requester.publish(REQUEST_TOPIC, payload.decode())
-    deadline = time.monotonic() + 30
-    while len(listener.arrivals) < len(sent) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    with contextlib.suppress(WaitTimeoutError):  # what never arrived is counted below
+        eventually(lambda: len(listener.arrivals) >= len(sent), "every request", 30, every=0.05)
     time.sleep(0.5)  # the last acknowledgements and the saves they cause
     cpu_after, written_after = usage(pid)
     arrived = listener.arrivals
@@ -258,9 +257,8 @@ def lost_on_sigkill(workdir: Path, lines: list[str], count: int = 5) -> tuple[in
         broker.process.wait()
         broker.start()
         bridge = Bridge(broker)
-        deadline = time.monotonic() + 3
-        while len(bridge.received) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
+        with contextlib.suppress(WaitTimeoutError):  # the messages lost are the result
+            eventually(lambda: len(bridge.received) >= count, "the queued messages", 3, every=0.05)
         resumed = bridge.session_present
         bridge.close()
         return count - len(bridge.received), resumed

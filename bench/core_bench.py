@@ -27,16 +27,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import paho.mqtt.client as mqtt
 
 from mqtt_service.acks import Receipt
 from mqtt_service.connection import MqttConnection
 from mqtt_service.delivery import when_all_delivered
-from tests.support.broker import PROJECT_CONF, MosquittoBroker
-from tests.support.probe import Probe
-from tests.support.service_process import core_connection
+from testkit.support.broker import PROJECT_CONF, MosquittoBroker
+from testkit.support.probe import Probe
+from testkit.support.service_process import core_connection
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "500"))
 RESTARTS = int(os.environ.get("BENCH_RESTARTS", "5"))

@@ -33,10 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from idle_reporter.sources.evdev import EV_KEY, EV_SYN, pack_event
-from tests.idle_fakes.compositors import (
+from testkit.idle_fakes.compositors import (
     Desktop,
     desktop_with_bus,
     missing_programs,
@@ -44,15 +42,15 @@ from tests.idle_fakes.compositors import (
     start_mutter,
     start_sway,
 )
-from tests.idle_fakes.dbus_daemon import DBusDaemon
-from tests.idle_fakes.desktop import FakeKde
-from tests.idle_fakes.desktop_input import KwinFakeInput, MutterInput, wtype
-from tests.idle_fakes.login1 import FakeLogind
-from tests.idle_fakes.waits import NextMessage
-from tests.idle_fakes.xvfb import Xvfb
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
-from tests.support.service_process import service_env
+from testkit.idle_fakes.dbus_daemon import DBusDaemon
+from testkit.idle_fakes.desktop import FakeKde
+from testkit.idle_fakes.desktop_input import KwinFakeInput, MutterInput, wtype
+from testkit.idle_fakes.login1 import FakeLogind
+from testkit.idle_fakes.xvfb import Xvfb
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
+from testkit.support.service_process import service_env
+from testkit.waits import NextMessage
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 POLL_INTERVAL = os.environ.get("BENCH_POLL_INTERVAL", "5")

@@ -36,26 +36,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from soco import SoCo
+from urllib3.connectionpool import HTTPConnectionPool
+
+from sonos_bridge.audio.clip_cache import ClipCache
+from sonos_bridge.audio.speech.engines import EspeakEngine
+from sonos_bridge.audio.speech.synthesizer import Synthesizer
+from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayer, ClipRequest
+from sonos_bridge.playback.clip.protocol import PORT as S2_PORT
+from sonos_bridge.playback.takeover import upnp
+from sonos_bridge.playback.takeover.snapshot import GroupSnapshot, MemberLevel, Source
+from sonos_bridge.playback.takeover.snapshot_store import SnapshotStore
+from testkit.fakes.harness import results, wait_subscribed
+from testkit.fakes.remote import RemoteSpeaker, start_fake_speakers
+from testkit.fakes.speaker import RADIO_URI, SONOS_PORT, address_is_free
+from testkit.support.broker import MosquittoBroker, free_port
+from testkit.support.probe import Probe
+from testkit.support.service_process import service_env
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from soco import SoCo  # noqa: E402
-from urllib3.connectionpool import HTTPConnectionPool  # noqa: E402
-
-from sonos_bridge import upnp  # noqa: E402
-from sonos_bridge.clip.player import ClipOptions, ClipPlayer, ClipRequest  # noqa: E402
-from sonos_bridge.clip.protocol import PORT as S2_PORT  # noqa: E402
-from sonos_bridge.snapshot import GroupSnapshot, MemberLevel, Source  # noqa: E402
-from sonos_bridge.snapshot_store import SnapshotStore  # noqa: E402
-from sonos_bridge.tts.cache import ClipCache  # noqa: E402
-from sonos_bridge.tts.engines import EspeakEngine  # noqa: E402
-from sonos_bridge.tts.synthesizer import Synthesizer  # noqa: E402
-from tests.fakes.harness import results, wait_subscribed  # noqa: E402
-from tests.fakes.remote import RemoteSpeaker, start_fake_speakers  # noqa: E402
-from tests.fakes.speaker import RADIO_URI, SONOS_PORT, address_is_free  # noqa: E402
-from tests.support.broker import MosquittoBroker, free_port  # noqa: E402
-from tests.support.probe import Probe  # noqa: E402
-from tests.support.service_process import service_env  # noqa: E402
 
 BURST = 100
 WARM_TEXT = "Dinner is ready"

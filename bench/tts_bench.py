@@ -27,19 +27,19 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from sonos_bridge.audio.clip_cache import ClipCache
+from sonos_bridge.audio.speech.engines import Engine, EspeakEngine, GttsEngine, build_engines
+from sonos_bridge.audio.speech.synthesizer import Synthesizer
+from testkit.fakes.google_tts import running_google
 
-from sonos_bridge.tts.cache import ClipCache  # noqa: E402
-from sonos_bridge.tts.engines import Engine, EspeakEngine, GttsEngine, build_engines  # noqa: E402
-from sonos_bridge.tts.synthesizer import Synthesizer  # noqa: E402
-from tests.fakes.google_tts import running_google  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SHORT = "Dinner is ready"
 LONG = (
     "The washing machine has finished and the laundry is ready to be hung up, "
     "so please take it out before you go to bed."
 )
+
 TTS_TIMEOUT = 10.0
 DEADLINE = 1.5
 

@@ -78,6 +78,7 @@ class ServiceRunner:
             self._check_service()
         if self._exit_code == EXIT_UNHEALTHY:
             deadline = threading.Timer(UNHEALTHY_SHUTDOWN_LIMIT, os._exit, (EXIT_UNHEALTHY,))
+            deadline.name = "unhealthy-exit"  # Timer takes no name argument
             deadline.daemon = True
             deadline.start()
         self._shut_down()

@@ -20,9 +20,10 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from mqtt_service.bootstrap import StateDirError, fail_start, load_settings_or_exit
 from mqtt_service.runner import ServiceRunner
-from sonos_bridge.announcement import new_request_id
 from sonos_bridge.errors import StartupError
+from sonos_bridge.request.announcement import new_request_id
 from sonos_bridge.settings import SonosSettings
+from sonos_bridge.speakers import use_soco_timeout
 
 PROGRAM = "sonos-bridge"
 EXIT_PLAYED = 0
@@ -34,6 +35,7 @@ def run_service() -> int:
     from sonos_bridge.service import BridgeService
 
     settings = load_settings_or_exit(PROGRAM, SonosSettings)
+    use_soco_timeout(settings.sonos_timeout)
     try:
         service = BridgeService(settings)
         service.start_components()

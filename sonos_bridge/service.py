@@ -15,31 +15,32 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 
 import paho.mqtt.client as mqtt
-import soco.config
 
 from mqtt_service.acks import Receipt
 from mqtt_service.connection import MqttConnection
 from mqtt_service.delivery import when_all_delivered
-from sonos_bridge.announcement import Announcement, Rejection, ReplyTo, parse_announcement
-from sonos_bridge.audio_server import AudioServer
-from sonos_bridge.clip.player import ClipOptions, ClipPlayer
+from sonos_bridge.audio.clip_cache import ClipCache
+from sonos_bridge.audio.prepared import AudioPreparer
+from sonos_bridge.audio.server import AudioServer
+from sonos_bridge.audio.sounds.library import SoundLibrary
+from sonos_bridge.audio.speech.engines import Engine, build_engines
+from sonos_bridge.audio.speech.piper_engine import preload_in_background
+from sonos_bridge.audio.speech.synthesizer import Synthesizer
 from sonos_bridge.doctor import check_in_background
 from sonos_bridge.errors import RequestError, UnknownSpeakerError
 from sonos_bridge.ha_discovery import SpeakerDiscovery
-from sonos_bridge.jobs import Job
-from sonos_bridge.modes import build_playback
-from sonos_bridge.playback import PlaybackOptions
-from sonos_bridge.prepared import AudioPreparer
-from sonos_bridge.results import Result, ResultPublisher, elapsed_ms
+from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayer
+from sonos_bridge.playback.factory import build_playback
+from sonos_bridge.playback.jobs import Job
+from sonos_bridge.playback.method import PlaybackOptions
+from sonos_bridge.playback.takeover.upnp import close_sessions
+from sonos_bridge.request.announcement import Announcement, Rejection, ReplyTo, parse_announcement
+from sonos_bridge.request.results import Result, ResultPublisher, elapsed_ms
 from sonos_bridge.settings import SonosSettings
-from sonos_bridge.sounds.library import SoundLibrary
 from sonos_bridge.speakers import SpeakerRegistry
-from sonos_bridge.tts.cache import ClipCache
-from sonos_bridge.tts.engines import Engine, build_engines
-from sonos_bridge.tts.synthesizer import Synthesizer
-from sonos_bridge.upnp import close_sessions
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,6 @@ class BridgeService:
     ) -> None:
         self.settings = settings
         self.base_topic = settings.sonos_base_topic
-        soco.config.REQUEST_TIMEOUT = settings.sonos_timeout
         self.connection = connection or MqttConnection(
             settings, service_name=SERVICE_NAME, base_topic=self.base_topic
         )
@@ -123,8 +123,12 @@ class BridgeService:
             )
         )
         self.playback = build_playback(
-            settings,
             self.registry,
+            clip_mode=settings.sonos_clip_mode,
+            snapshot_dir=settings.state_dir / "snapshots",
+            events=settings.sonos_events,
+            event_port=settings.sonos_event_port,
+            advertise_host=settings.advertise_host,
             url_for=self.audio.url_for,
             cache=self.cache,
             sounds=self.sounds,
@@ -137,6 +141,7 @@ class BridgeService:
         )
         self._stop = threading.Event()
         self._refresh_now = threading.Event()  # an unknown name may be a new speaker
+        self.first_probes = threading.Event()  # set once the speakers were first probed
         self._refresher = threading.Thread(target=self._refresh_loop, name="speakers", daemon=True)
         self._route_messages()
 
@@ -153,6 +158,10 @@ class BridgeService:
     def start_components(self) -> None:
         """Everything but the MQTT connection (which `ServiceRunner` starts)."""
         self.audio.start()
+        if self.settings.piper_preload:
+            preload_in_background(
+                self.synthesizer.engines, self.settings.tts_lang, self.settings.piper_voice
+            )
         self.registry.refresh()
         self.playback.start()  # groups a crash left mid-announcement: restored first
         self.setup_check = check_in_background(self.settings, self.registry, self.audio.port)
@@ -226,6 +235,7 @@ class BridgeService:
 
     def _refresh_loop(self) -> None:
         self.probe_clips()  # the first verdicts, off the start path
+        self.first_probes.set()
         while not self._stop.is_set():
             self._refresh_now.wait(self.settings.sonos_refresh_interval)
             self._refresh_now.clear()
@@ -275,7 +285,7 @@ class BridgeService:
     def dispatch(self, announcement: Announcement, receipt: Receipt) -> None:
         """Validate against what the bridge knows, then queue on each coordinator."""
         if announcement.volume is None:
-            announcement.volume = self.settings.sonos_default_volume
+            announcement = replace(announcement, volume=self.settings.sonos_default_volume)
         try:
             lang = self.synthesizer.language_for(
                 announcement.lang, announcement.voice, self.settings.tts_lang

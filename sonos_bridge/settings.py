@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from mqtt_service.config import MqttSettings
-from sonos_bridge.sounds.names import SOUND_NAME
+from sonos_bridge.request.sound_names import SOUND_NAME
 
 KNOWN_ENGINES = ("piper", "gtts", "espeak")
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import requests
 import soco
+import soco.config
 from soco import SoCo
 from soco.exceptions import SoCoException
 
@@ -23,9 +25,11 @@ from sonos_bridge.errors import UnknownSpeakerError
 logger = logging.getLogger(__name__)
 
 DISCOVERY_TIMEOUT = 5
+# The port every Sonos speaker answers UPnP (SOAP, device description, events) on.
+SONOS_PORT = 1400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Speaker:
     """One visible player and its group's coordinator at the last refresh."""
 
@@ -98,36 +102,7 @@ class SpeakerRegistry:
         speakers: dict[str, Speaker] = {}
         households_seen: set[str] = set()
         for seed in self._seeds():
-            try:
-                household = seed.household_id
-                if household in households_seen:
-                    continue
-                groups = seed.all_groups
-                visible = seed.visible_zones
-            except (SoCoException, requests.RequestException, OSError) as exc:
-                if seed.ip_address not in self._unreachable:
-                    logger.warning("Speaker at %s does not answer: %s", seed.ip_address, exc)
-                    self._unreachable.add(seed.ip_address)
-                continue
-            if seed.ip_address in self._unreachable:
-                logger.info("Speaker at %s answers again", seed.ip_address)
-                self._unreachable.discard(seed.ip_address)
-            households_seen.add(household)
-            for group in groups:
-                coordinator = group.coordinator
-                if coordinator is None:
-                    continue
-                for member in group.members:
-                    if member not in visible:
-                        continue
-                    speakers[member.uid] = Speaker(
-                        name=member.player_name,
-                        uid=member.uid,
-                        ip=member.ip_address,
-                        coordinator_uid=coordinator.uid,
-                        coordinator_name=coordinator.player_name,
-                        coordinator_ip=coordinator.ip_address,
-                    )
+            speakers.update(self._household_of(seed, households_seen))
         if not speakers and self._speakers:
             logger.warning("No speaker answered; keeping the last known list")
             return False
@@ -135,21 +110,39 @@ class SpeakerRegistry:
             changed = speakers != self._speakers
             self._speakers = speakers
         if changed:
-            logger.info(
-                "Speakers: %s",
-                ", ".join(
-                    f"{s.name} ({s.ip}{'' if s.is_coordinator else ', in ' + s.coordinator_name})"
-                    for s in sorted(speakers.values(), key=lambda s: s.name)
-                )
-                or "none",
-            )
+            _log_speakers(speakers.values())
         return changed
+
+    def _household_of(self, seed: SoCo, households_seen: set[str]) -> dict[str, Speaker]:
+        """The visible speakers of `seed`'s household, unless that one was read already;
+        a seed that does not answer is logged once until it answers again."""
+        try:
+            household = seed.household_id
+            if household in households_seen:
+                return {}
+            groups = seed.all_groups
+            visible = seed.visible_zones
+        except (SoCoException, requests.RequestException, OSError) as exc:
+            if seed.ip_address not in self._unreachable:
+                logger.warning("Speaker at %s does not answer: %s", seed.ip_address, exc)
+                self._unreachable.add(seed.ip_address)
+            return {}
+        if seed.ip_address in self._unreachable:
+            logger.info("Speaker at %s answers again", seed.ip_address)
+            self._unreachable.discard(seed.ip_address)
+        households_seen.add(household)
+        return {
+            speaker.uid: speaker
+            for group in groups
+            if group.coordinator is not None
+            for speaker in _visible_members(group.coordinator, group.members, visible)
+        }
 
     def all(self) -> list[Speaker]:
         with self._lock:
             return sorted(self._speakers.values(), key=lambda s: s.name.casefold())
 
-    def resolve(self, names: list[str]) -> list[Speaker]:
+    def resolve(self, names: Sequence[str]) -> list[Speaker]:
         """Speakers for the requested names (case-insensitive, or HA slugs, or `all`)."""
         known = self.all()
         if any(name.casefold() == "all" for name in names):
@@ -176,3 +169,42 @@ class SpeakerRegistry:
 
     def to_json(self) -> str:
         return json.dumps([s.public() for s in self.all()], separators=(",", ":"))
+
+
+def _visible_members(
+    coordinator: SoCo, members: Iterable[SoCo], visible: set[SoCo]
+) -> list[Speaker]:
+    """A group's members as `Speaker`s, leaving out the invisible ones (a pair's second
+    speaker, a Sub, surrounds)."""
+    return [
+        Speaker(
+            name=member.player_name,
+            uid=member.uid,
+            ip=member.ip_address,
+            coordinator_uid=coordinator.uid,
+            coordinator_name=coordinator.player_name,
+            coordinator_ip=coordinator.ip_address,
+        )
+        for member in members
+        if member in visible
+    ]
+
+
+def _log_speakers(speakers: Iterable[Speaker]) -> None:
+    listed = ", ".join(
+        f"{s.name} ({s.ip}{'' if s.is_coordinator else ', in ' + s.coordinator_name})"
+        for s in sorted(speakers, key=lambda s: s.name)
+    )
+    logger.info("Speakers: %s", listed or "none")
+
+
+def use_soco_timeout(seconds: float) -> None:
+    """Set SoCo's timeout for the calls SoCo makes itself (topology, speaker info, event
+    subscriptions) once, at process start, before any thread exists.
+
+    It must be process-wide: SoCo reads the module global `soco.config.REQUEST_TIMEOUT`
+    on every call, from every thread, and offers no per-instance setting for the calls
+    it makes internally. The bridge's own SOAP calls (`playback.takeover.upnp`) pass
+    their timeout per call and do not depend on this.
+    """
+    soco.config.REQUEST_TIMEOUT = seconds

@@ -5,7 +5,8 @@ descriptions (and scripts/config_docs/stack.py for the variables only Compose re
 
 * the `environment:` blocks of docker-compose.services.yml (every setting passed through);
 * `.env.example` (every variable the Compose files read, and nothing else);
-* the configuration tables of README.md (between `<!-- BEGIN generated ... -->` markers).
+* the settings tables of docs/configuration.md (between `<!-- BEGIN generated ... -->`
+  markers).
 
 `--check` changes nothing and fails when a file is out of date (tests/unit/test_config_docs.py
 runs it), so a setting added without `make docs` fails the suite with the fix in the message.

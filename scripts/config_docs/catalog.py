@@ -25,6 +25,8 @@ SERVICES_FILE = "docker-compose.services.yml"
 STACK_FILE = "docker-compose.yml"
 OWN_BROKER_FILE = "docker-compose.own-broker.yml"
 COMPOSE_FILES = (STACK_FILE, OWN_BROKER_FILE, SERVICES_FILE)
+# The settings tables (one per service, the common ones, Compose's own), between markers.
+SETTINGS_DOC = "docs/configuration.md"
 
 
 class DocsError(Exception):

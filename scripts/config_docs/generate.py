@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scripts.config_docs.catalog import COMPOSE_FILES, SERVICES_FILE, Catalog, DocsError
+from scripts.config_docs.catalog import (
+    COMPOSE_FILES,
+    SERVICES_FILE,
+    SETTINGS_DOC,
+    Catalog,
+    DocsError,
+)
 from scripts.config_docs.render import (
     check_placements,
     compose_defaults,
     render_env_example,
-    render_readme,
     render_services_file,
+    render_settings_doc,
 )
 
 FIX = "run `make docs` and commit the result"
@@ -23,11 +29,11 @@ def generate(root: Path, catalog: Catalog) -> dict[str, str]:
     problems = check_placements(catalog, texts)
     if problems:
         raise DocsError("; ".join(problems))
-    readme = (root / "README.md").read_text(encoding="utf-8")
+    settings_doc = (root / SETTINGS_DOC).read_text(encoding="utf-8")
     return {
         SERVICES_FILE: texts[SERVICES_FILE],
         ".env.example": render_env_example(catalog, compose_defaults(texts.values())),
-        "README.md": render_readme(readme, catalog),
+        SETTINGS_DOC: render_settings_doc(settings_doc, catalog),
     }
 
 

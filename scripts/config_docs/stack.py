@@ -3,8 +3,9 @@
 The services' own settings are described on their pydantic fields (mqtt_service/config.py,
 sonos_bridge/settings.py, idle_reporter/settings.py). These models hold the variables the
 Compose files interpolate for themselves (passwords, ports, image names, mounts), so every
-line of `.env.example` and of the README's tables has exactly one definition. Nothing reads
-them at run time; each class is one section of `.env.example`, its docstring the intro.
+line of `.env.example` and of docs/configuration.md's tables has exactly one definition.
+Nothing reads them at run time; each class is one section of `.env.example`, its docstring
+the intro.
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ class StackBroker(BaseModel):
 
 class OwnBroker(BaseModel):
     """Your own broker instead of the stack's (docker-compose.own-broker.yml). The two
-    services alone, against a Mosquitto you already run; README.md, "Your own broker", lists
-    the users and ACL lines to add there. MQTT_PORT above is then your broker's port."""
+    services alone, against a Mosquitto you already run; docs/configuration.md, "Your own
+    broker", lists the users and ACL lines to add there. MQTT_PORT above is then your
+    broker's port."""
 
     compose_file: str = Field(
         default="docker-compose.yml",

@@ -253,7 +253,7 @@ bench_cleanup() {
 
 die() { say "$*"; exit 1; }
 
-# Fake Sonos speakers (tests/fakes/speaker.py) on the host's loopback addresses: the
+# Fake Sonos speakers (testkit/fakes/speaker/) on the host's loopback addresses: the
 # bridge (host network) reaches them, and they fetch the clips from its audio server like
 # real players. Kitchen and Office (in SONOS_HOSTS), and Den ($E2E_CLIP_SPEAKER, S2: audio
 # clips on port 1443, found through the others); log in $E2E_WORK/speakers.log; sets
@@ -261,7 +261,7 @@ die() { say "$*"; exit 1; }
 start_fake_speakers() {
     local kitchen office
     IFS=, read -r kitchen office <<<"$E2E_SONOS_HOSTS"
-    (cd "$ROOT" && exec "$(e2e_python)" -m tests.fakes.speaker --speaker "Den=$E2E_CLIP_SPEAKER" \
+    (cd "$ROOT" && exec "$(e2e_python)" -m testkit.fakes.speaker --speaker "Den=$E2E_CLIP_SPEAKER" \
         --s2 Den --speaker "Kitchen=$kitchen" \
         --speaker "Office=$office" --speed "${E2E_SPEAKER_SPEED:-0.2}") \
         >"$E2E_WORK/speakers.log" 2>&1 &

@@ -148,16 +148,51 @@ pub_retry() {
 }
 
 # Every result of the bridge, collected by a persistent session (QoS 1, fixed client id)
-# so results published while this subscriber reconnects are queued for it, not lost.
+# so results published while this subscriber reconnects are queued for it, not lost. It
+# also receives the fences (below) on its own topic, in the same file.
+FENCE_TOPIC="reply/e2e-fence"
+# The subscriber runs in the background of the loop so that stopping the loop (teardown's
+# TERM) stops it too: an orphaned subscriber would live on with the run's file descriptors,
+# among them the lock of `flock /tmp/e2e.lock make e2e`, and block every later run.
 start_results_collector() {
     (
+        subscriber=""
+        trap '[[ -n "$subscriber" ]] && kill "$subscriber" 2>/dev/null; exit 0' TERM
         while :; do
-            sub -c -i "e2e-results-$E2E_PROJECT" -q 1 -t 'sonos/result' \
-                >>"$E2E_WORK/results.jsonl" 2>>"$E2E_WORK/results.err"
-            sleep 0.5
+            # mosquitto_sub itself (not through `sub`, whose subshell would be what `$!` names).
+            mosquitto_sub -h 127.0.0.1 -p "$E2E_MQTT_PORT" -u homeassistant -P "$E2E_HA_PW" \
+                -c -i "e2e-results-$E2E_PROJECT" -q 1 -t 'sonos/result' -t "$FENCE_TOPIC" \
+                >>"$E2E_WORK/results.jsonl" 2>>"$E2E_WORK/results.err" &
+            subscriber=$!
+            wait "$subscriber"
+            sleep 0.5  # before reconnecting, while the broker restarts
         done
     ) &
     RESULTS_PID=$!
+}
+
+# fence: returns once the results collector has received a marker published now, so every
+# result the broker routed to it before is in results.jsonl (Mosquitto delivers a
+# subscriber's messages in order). The marker goes to `reply/`, which Home Assistant's
+# user may write, and is published again each second until it arrives: the first fence
+# also confirms that the collector's subscription is in place.
+FENCES=0
+fence() {
+    FENCES=$((FENCES + 1))
+    local token="fence-$FENCES-$RANDOM" deadline=$(($(date +%s) + 30)) tries
+    until grep -qF "\"$token\"" "$E2E_WORK/results.jsonl" 2>/dev/null; do
+        (($(date +%s) < deadline)) || { echo "the results collector never got $token" >&2; return 1; }
+        pub_retry -t "$FENCE_TOPIC" -m "{\"e2e_fence\": \"$token\"}" || return 1
+        for tries in {1..20}; do
+            grep -qF "\"$token\"" "$E2E_WORK/results.jsonl" 2>/dev/null && return 0
+            sleep 0.05
+        done
+    done
+}
+
+# new_results <line count before>: the results that arrived since, fences left out.
+new_results() {
+    tail -n +"$(($1 + 1))" "$E2E_WORK/results.jsonl" | grep -vF '"e2e_fence"' || true
 }
 
 # result_field <id> <field>: that field of the (latest) result with that id, or nothing;
@@ -254,7 +289,7 @@ check_plain_tts() {
     pub -t sonos/tts/Kitchen -m 'Hello' || { echo "publish failed" >&2; return 1; }
     local deadline=$(($(date +%s) + 30)) line
     while (($(date +%s) < deadline)); do
-        line=$(tail -n +"$((before_results + 1))" "$E2E_WORK/results.jsonl" | head -n1)
+        line=$(new_results "$before_results" | head -n1)
         if [[ -n "$line" && "$line" != *'"played"'* ]]; then
             echo "the bridge answered: $line" >&2
             return 1
@@ -266,7 +301,7 @@ check_plain_tts() {
         fi
         sleep 0.3
     done
-    echo "no 'played' result and Kitchen fetch within 30 s; results: $(tail -n +"$((before_results + 1))" "$E2E_WORK/results.jsonl" | head -c 400)" >&2
+    echo "no 'played' result and Kitchen fetch within 30 s; results: $(new_results "$before_results" | head -c 400)" >&2
     return 1
 }
 
@@ -336,23 +371,25 @@ check_idle_follows_file() {
 }
 
 check_broker_restart() {
-    local broker ids=() i publisher
+    local broker ids=() i publisher sent="$E2E_WORK/broker-restart.sent" at_restart
     broker=$(container_of mosquitto)
     for i in 1 2 3 4 5 6 7 8; do ids+=("broker-restart-$i"); done
+    : >"$sent"
     (
         for id in "${ids[@]}"; do
             tts Kitchen "$id" "Request $id" || { echo "could not publish $id" >&2; exit 1; }
+            echo "$id" >>"$sent"
             sleep 0.4
         done
     ) 2>"$E2E_WORK/publisher.err" &
     publisher=$!
-    sleep 1
+    at_restart=$(wait_in_flight "$sent" 2 "${#ids[@]}") || return 1
     docker restart -t 10 "$broker" >/dev/null || { echo "docker restart failed" >&2; return 1; }
     wait "$publisher" || { cat "$E2E_WORK/publisher.err" >&2; return 1; }
     wait_healthy 60 mosquitto sonos_bridge idle_reporter ||
         { echo "stack not healthy again after the broker restart" >&2; return 1; }
     wait_results 90 "${ids[@]}" || return 1
-    echo "${#ids[@]} requests across the restart, all played"
+    echo "${#ids[@]} requests across the restart ($at_restart sent before it), all played"
 }
 
 check_bridge_kill() {
@@ -362,7 +399,8 @@ check_bridge_kill() {
     # The broker publishes the bridge's last will when its connection drops.
     wait_retained sonos/status offline 15 || return 1
     for id in "${ids[@]}"; do tts Kitchen "$id" "While you were away $id" || return 1; done
-    sleep 2
+    # Whatever the broker routed to the collector by now has arrived: no result may be there.
+    fence || return 1
     for id in "${ids[@]}"; do
         [[ -z "$(result_status "$id")" ]] || early+=" $id"
     done
@@ -463,7 +501,7 @@ cleanup_own_broker() {
 }
 
 # A Mosquitto of the user's own, in a container: its own password file with the two users
-# README.md says to add (and an admin), and the ACL blocks it says to copy.
+# docs/configuration.md says to add (and an admin), and the ACL blocks it says to copy.
 start_own_broker() {
     OWN_SONOS_PW="own-sonos-$RANDOM$RANDOM"
     OWN_IDLE_PW="own-idle-$RANDOM$RANDOM"
@@ -522,10 +560,13 @@ EOF
     own_healthy || { compose_own logs --no-color --tail 20 >&2; return 1; }
     local healthy_s result state
     healthy_s=$(elapsed "$started")
-    mosquitto_sub -h "$OWN_IP" -u admin -P "$OWN_ADMIN_PW" -q 1 -t sonos/result -C 1 -W 60 \
-        >"$OWN_DIR/result.json" 2>&1 &
+    # A persistent session whose subscription the broker acknowledged (-E) before the
+    # request: the result is queued for it even if the waiter below connects after it.
+    mosquitto_sub -h "$OWN_IP" -u admin -P "$OWN_ADMIN_PW" -q 1 -c -i e2e-own-result \
+        -t sonos/result -E || { echo "cannot subscribe to sonos/result" >&2; return 1; }
+    mosquitto_sub -h "$OWN_IP" -u admin -P "$OWN_ADMIN_PW" -q 1 -c -i e2e-own-result \
+        -t sonos/result -C 1 -W 60 >"$OWN_DIR/result.json" 2>&1 &
     local waiter=$!
-    sleep 0.5
     mosquitto_pub -h "$OWN_IP" -u admin -P "$OWN_ADMIN_PW" -q 1 -t sonos/tts/Kitchen \
         -m '{"text": "Through your own broker", "id": "own-broker"}' || return 1
     wait "$waiter"
@@ -552,6 +593,21 @@ kill_process() {
 }
 
 kill_broker_process() { kill_process mosquitto mosquitto; }
+
+# wait_in_flight <sent-file> <at least> <of>: prints how many requests the publisher has
+# had acknowledged (one id a line in <sent-file>) once that is at least <at least> and
+# fewer than <of>: the stream is under way and still going, the moment to hit the broker.
+wait_in_flight() {
+    local deadline=$(($(date +%s) + 30)) count=0
+    while (($(date +%s) < deadline)); do
+        count=$(wc -l <"$1")
+        ((count >= $3)) && { echo "all $3 requests were sent before the fault: too late" >&2; return 1; }
+        ((count >= $2)) && { echo "$count"; return 0; }
+        sleep 0.05
+    done
+    echo "only $count of $3 requests sent within 30 s" >&2
+    return 1
+}
 
 restart_count() { docker inspect -f '{{.RestartCount}}' "$(container_of "$1")"; }
 
@@ -590,22 +646,25 @@ EOF
 }
 
 check_broker_sigkill_under_load() {
-    local ids=() i publisher restarts played_before played twice started
+    local ids=() i publisher restarts played_before played twice started at_kill
+    local sent="$E2E_WORK/chaos.sent"
     started=$(now)
     restarts=$(restart_count mosquitto)
     played_before=$(announcements_played)
     for i in $(seq 1 20); do ids+=("chaos-$i"); done
+    : >"$sent"
     (
         for i in "${!ids[@]}"; do
             speaker=Kitchen
             ((i % 2)) && speaker=Office
             tts "$speaker" "${ids[$i]}" "Chaos request ${ids[$i]}" ||
                 { echo "could not publish ${ids[$i]}" >&2; exit 1; }
+            echo "${ids[$i]}" >>"$sent"
             sleep 0.15
         done
     ) 2>"$E2E_WORK/chaos-publisher.err" &
     publisher=$!
-    sleep 1
+    at_kill=$(wait_in_flight "$sent" 5 "${#ids[@]}") || return 1
     kill_broker_process || { echo "no mosquitto process to kill" >&2; return 1; }
     wait "$publisher" || { cat "$E2E_WORK/chaos-publisher.err" >&2; return 1; }
     wait_restarted mosquitto "$restarts" || return 1
@@ -617,8 +676,8 @@ check_broker_sigkill_under_load() {
     played=$(($(announcements_played) - played_before))
     ((played == ${#ids[@]})) ||
         { echo "$played announcements played for ${#ids[@]} requests" >&2; return 1; }
-    echo "${#ids[@]} of ${#ids[@]} played once; the restart policy restarted the broker;" \
-        "$(elapsed "$started") s"
+    echo "${#ids[@]} of ${#ids[@]} played once (the broker killed after $at_kill were sent);" \
+        "the restart policy restarted the broker; $(elapsed "$started") s"
 }
 
 speaker_ip() {
@@ -632,7 +691,7 @@ speaker_ip() {
     esac
 }
 
-# fake <speaker> <control> [<json>]: a fake speaker's test control (tests/fakes/speaker.py):
+# fake <speaker> <control> [<json>]: a fake speaker's test control (testkit/fakes/speaker/):
 # `state` prints its state as JSON; `radio`, `vanish` and `return` are POSTed.
 fake() {
     local ip
@@ -672,6 +731,13 @@ plays_of() {
     fake "$1" state | "$(e2e_python)" -c 'import json, sys; print(len(json.load(sys.stdin)["plays"]))'
 }
 
+# expect_plays <speaker> <plays before> <n>: 0 when the speaker played exactly n clips since.
+expect_plays() {
+    local played
+    played=$(plays_of "$1") || return 1
+    ((played - $2 == $3)) || { echo "$1 played $((played - $2)) clips, not $3" >&2; return 1; }
+}
+
 # About 21 s of speech, 4.2 s on the fake speakers (E2E_SPEAKER_SPEED 0.2): long enough to
 # act while it plays.
 LONG_TEXT=$(printf 'This announcement is long enough to keep the speaker busy for a while. %.0s' {1..6})
@@ -691,11 +757,12 @@ until_playing() {
 # request waits behind it, and one for Office has just been answered: its acknowledgement
 # waits for the long one's (in arrival order), so the broker resends it too.
 check_bridge_sigkill_mid_announcement() {
-    local started restarts plays ids=(sigkill-long sigkill-queued sigkill-office) twice
+    local started restarts plays office_plays ids=(sigkill-long sigkill-queued sigkill-office) twice
     started=$(now)
     restarts=$(restart_count sonos_bridge)
     fake Kitchen radio '{"volume": 20}' >/dev/null || return 1
     plays=$(plays_of Kitchen) || return 1
+    office_plays=$(plays_of Office) || return 1
     long_tts Kitchen sigkill-long || return 1
     tts Kitchen sigkill-queued "Waiting behind the long one" || return 1
     tts Office sigkill-office "Meanwhile in the office" || return 1
@@ -706,12 +773,14 @@ check_bridge_sigkill_mid_announcement() {
     wait_results 90 "${ids[@]}" || return 1
     twice=$(answers_per_id "${ids[@]}")
     [[ -z "$twice" ]] || { echo "answered more than once: $twice" >&2; return 1; }
-    # The long one, cut by the kill, again in full, then the one behind it.
-    (($(plays_of Kitchen) == plays + 3)) ||
-        { echo "Kitchen played $(($(plays_of Kitchen) - plays)) clips, not 3" >&2; return 1; }
+    # The long one, cut by the kill, again in full, then the one behind it; Office's request,
+    # resent by the broker after the restart, answered but not played again.
+    expect_plays Kitchen "$plays" 3 || return 1
+    expect_plays Office "$office_plays" 1 || return 1
     wait_fake 30 Kitchen "$MUSIC_BACK" || return 1
     echo "the restart policy restarted the bridge; ${#ids[@]} of ${#ids[@]} played once," \
-        "the interrupted one again in full; Kitchen back on its radio at volume 20;" \
+        "the interrupted one again in full, Office's once; Kitchen back on its radio at" \
+        "volume 20;" \
         "$(elapsed "$started") s"
 }
 
@@ -755,10 +824,12 @@ print(int(json.load(sys.stdin)['plays'][$plays]['duration'] * ${E2E_SPEAKER_SPEE
 }
 
 check_speaker_vanishes_mid_announcement() {
-    local started plays away rc
+    local started plays office_plays away rc twice
+    local ids=(vanish-lost vanish-office-1 vanish-office-2 vanish-back)
     started=$(now)
     fake Kitchen radio '{"volume": 20}' >/dev/null || return 1
     plays=$(plays_of Kitchen) || return 1
+    office_plays=$(plays_of Office) || return 1
     long_tts Kitchen vanish-lost || return 1
     until_playing Kitchen "$plays" || return 1
     fake Kitchen vanish >/dev/null || return 1
@@ -769,6 +840,12 @@ check_speaker_vanishes_mid_announcement() {
     tts Kitchen vanish-back "Welcome back" || return 1
     wait_results 60 vanish-back || return 1
     wait_fake 30 Kitchen "$MUSIC_BACK" || return 1
+    fence || return 1
+    twice=$(answers_per_id "${ids[@]}")
+    [[ -z "$twice" ]] || { echo "not answered exactly once: $twice" >&2; return 1; }
+    # Kitchen: the lost one (fetched before it vanished) and the one once back; Office: two.
+    expect_plays Kitchen "$plays" 2 || return 1
+    expect_plays Office "$office_plays" 2 || return 1
     echo "$away; played once back, its radio restored; $(elapsed "$started") s"
 }
 
@@ -837,7 +914,7 @@ check "start order: broker healthy before the services start" check_health_and_o
 check "services run as the unprivileged user" check_non_root
 
 start_results_collector
-sleep 1
+fence || abort "results collector" "its subscription was never confirmed"
 check "TTS 'Hello' to sonos/tts/Kitchen played and answered" check_plain_tts
 check "TTS JSON requests with ids to both speakers played" check_json_tts
 if [[ "${E2E_VARIANT:-auto}" != slim ]]; then

@@ -20,12 +20,12 @@ import soco.config
 from soco.core import soco_reset
 
 from sonos_bridge.service import BridgeService
-from tests.fakes.harness import bridge_settings, start_bridge, wait_subscribed
-from tests.fakes.speaker import FakeSonosSystem, FakeSpeaker
+from testkit.fakes.harness import bridge_settings, start_bridge, wait_subscribed
+from testkit.fakes.speaker import FakeSonosSystem, FakeSpeaker
+from testkit.idle_fakes.reporter import RunningReporter, fast_settings, start_reporter
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
 from tests.ha.home_assistant import STATESTREAM, HomeAssistant, state_topic
-from tests.idle_fakes.reporter import RunningReporter, fast_settings, start_reporter
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
 
 # Speakers replay clips ten times faster than real time; loopback addresses from .150.
 SPEED = 0.1

@@ -30,8 +30,8 @@ from typing import Any, Literal
 import requests
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support.broker import MosquittoBroker, free_port, password_for
-from tests.support.probe import Probe
+from testkit.support.broker import MosquittoBroker, free_port, password_for
+from testkit.support.probe import Probe
 
 BIRTH_TOPIC = "homeassistant/status"
 STATESTREAM = "hastate"

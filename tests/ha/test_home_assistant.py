@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.speaker import FakeSpeaker
+from testkit.fakes.speaker import FakeSpeaker
+from testkit.support.probe import Probe
 from tests.ha.conftest import WELCOME, Stack
 from tests.ha.home_assistant import state_topic
-from tests.support.probe import Probe
 
 VERSION = metadata.version("mqtt-home-voice")
 LEGACY_TOPIC = "homeassistant/notify/sonos_bridge/kitchen/config"

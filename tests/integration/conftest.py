@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.speaker import FakeSonosSystem
-from tests.support.broker import MosquittoBroker
-from tests.support.service_process import ServiceProcess, service_env
+from testkit.fakes.speaker import FakeSonosSystem
+from testkit.support.broker import MosquittoBroker
+from testkit.support.service_process import ServiceProcess, service_env
 
-ECHO = "tests.support.echo_service"
+ECHO = "testkit.support.echo_service"
 ServiceFactory = Callable[..., ServiceProcess]
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broker import BrokerError, MosquittoBroker
-from tests.support.probe import Probe
+from testkit.support.broker import BrokerError, MosquittoBroker
+from testkit.support.probe import Probe
 
 
 def test_project_config_starts_a_broker_that_logs_iso_timestamps(

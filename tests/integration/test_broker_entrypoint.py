@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broker import PROJECT_ROOT, USERS, MosquittoBroker
-from tests.support.probe import Probe
+from testkit.support.broker import PROJECT_ROOT, USERS, MosquittoBroker
+from testkit.support.probe import Probe
 
 ENTRYPOINT = ["sh", str(PROJECT_ROOT / "mosquitto" / "docker-entrypoint.sh")]
 

@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import pytest
 
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
+from testkit.support.service_process import ServiceProcess
 from tests.integration.conftest import ServiceFactory
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
-from tests.support.service_process import ServiceProcess
 
 READY = r"Ready: "
 TOPIC = "sonos/tts/kitchen"

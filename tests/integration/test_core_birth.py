@@ -17,8 +17,8 @@ from pydantic import SecretStr
 
 from mqtt_service.config import MqttSettings
 from mqtt_service.connection import MqttConnection
-from tests.support.broker import MosquittoBroker, password_for
-from tests.support.probe import Probe
+from testkit.support.broker import MosquittoBroker, password_for
+from testkit.support.probe import Probe
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from pathlib import Path
 from mqtt_service.connection import MqttConnection
 from mqtt_service.discovery import EntityConfig, entity_base
 from mqtt_service.discovery_publisher import DiscoveryPublisher, record_path
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
-from tests.support.service_process import core_connection
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
+from testkit.support.service_process import core_connection
 
 KITCHEN = "homeassistant/notify/sonos_bridge/rincon_1/config"
 OFFICE = "homeassistant/notify/sonos_bridge/rincon_2/config"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
 from tests.integration.conftest import ServiceFactory
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
 
 READY = r"Ready: "
 

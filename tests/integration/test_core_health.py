@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tests.support.broker import MosquittoBroker
-from tests.support.service_process import ServiceProcess, service_env
+from testkit.support.broker import MosquittoBroker
+from testkit.support.service_process import ServiceProcess, service_env
+from testkit.waits import eventually
 
 
 def health(state_dir: Path, interval: str) -> subprocess.CompletedProcess[str]:
@@ -22,20 +22,21 @@ def health(state_dir: Path, interval: str) -> subprocess.CompletedProcess[str]:
 
 
 def wait_for_health(state_dir: Path, interval: str, expected: int, timeout: float = 10.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = health(state_dir, interval)
-        if result.returncode == expected or time.monotonic() > deadline:
-            assert result.returncode == expected, result.stdout
-            return result.stdout
-        time.sleep(0.1)
+    last: list[subprocess.CompletedProcess[str]] = []
+
+    def reached() -> bool:
+        last[:] = [health(state_dir, interval)]
+        return last[0].returncode == expected
+
+    eventually(reached, f"the health check to exit {expected}", timeout, every=0.1)
+    return last[0].stdout
 
 
 def test_healthy_only_while_connected(broker: MosquittoBroker, tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
     assert health(state_dir, "0.2").returncode == 1  # never started
     service = ServiceProcess(
-        "tests.support.echo_service", service_env(broker, state_dir, HEALTH_INTERVAL="0.2")
+        "testkit.support.echo_service", service_env(broker, state_dir, HEALTH_INTERVAL="0.2")
     ).start()
     try:
         service.wait_for_log(r"Connected to")

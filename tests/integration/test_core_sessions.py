@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
+from testkit.support.service_process import ServiceProcess, core_connection
 from tests.integration.conftest import ServiceFactory
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
-from tests.support.service_process import ServiceProcess, core_connection
 
 CONNECTED = r"Ready: "
 

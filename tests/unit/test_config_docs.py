@@ -8,13 +8,18 @@ import pytest
 from pydantic import Field
 
 from scripts.config_docs import ROOT, DocsError, build_catalog, generate, out_of_date
-from scripts.config_docs.catalog import COMPOSE_FILES, OWN_BROKER_FILE, SERVICES_FILE
+from scripts.config_docs.catalog import (
+    COMPOSE_FILES,
+    OWN_BROKER_FILE,
+    SERVICES_FILE,
+    SETTINGS_DOC,
+)
 from scripts.config_docs.generate import FIX
 from scripts.config_docs.render import check_placements, compose_defaults, environment_keys
 from scripts.config_docs.stack import READ_BY_COMPOSE
 from sonos_bridge.settings import SonosSettings
 
-GENERATED = [SERVICES_FILE, ".env.example", "README.md"]
+GENERATED = [SERVICES_FILE, ".env.example", SETTINGS_DOC]
 
 
 def compose_texts() -> dict[str, str]:
@@ -35,7 +40,7 @@ def test_a_setting_added_without_make_docs_is_caught_everywhere() -> None:
     files = generate(ROOT, catalog)
     assert "      TTS_PITCH: ${TTS_PITCH:-}\n" in files[SERVICES_FILE]
     assert "# The pitch to speak with.\n#TTS_PITCH=\n" in files[".env.example"]
-    assert "| `TTS_PITCH` | empty | The pitch to speak with. |" in files["README.md"]
+    assert "| `TTS_PITCH` | empty | The pitch to speak with. |" in files[SETTINGS_DOC]
 
 
 def test_a_setting_without_a_description_is_refused() -> None:

@@ -11,17 +11,16 @@ from typing import Any
 
 import pytest
 
-from sonos_bridge.clip.errors import S2KeyRefusedError, S2UnreachableError
-from sonos_bridge.clip.protocol import API_KEY
-from sonos_bridge.clip_local_info import (
+from sonos_bridge.playback.clip.errors import S2KeyRefusedError, S2SilentError, S2UnreachableError
+from sonos_bridge.playback.clip.local_info import (
     PATH,
     LocalInfoUnavailableError,
-    S2SilentError,
     fetch_local_info,
 )
-from tests.fakes.s2 import make_certificate
-from tests.fakes.s2_shapes import Device, Player, global_error, local_info
-from tests.fakes.silent_port import SilentPort
+from sonos_bridge.playback.clip.protocol import API_KEY
+from testkit.fakes.s2 import make_certificate
+from testkit.fakes.s2_shapes import Device, Player, global_error, local_info
+from testkit.fakes.silent_port import SilentPort
 
 HOUSEHOLD = "Sonos_Ab12Cd34Ef56Gh78Ij90.Kl12Mn34Op56Qr"
 
@@ -90,7 +89,7 @@ def test_the_ids_and_model_come_from_the_speaker_with_the_key_sent(
 def test_a_refused_key_is_said_with_the_speakers_code(
     info_server: InfoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sonos_bridge.clip_local_info.API_KEY", "another-key")
+    monkeypatch.setattr("sonos_bridge.playback.clip.local_info.API_KEY", "another-key")
     with pytest.raises(S2KeyRefusedError) as refused:
         fetch_local_info("127.0.0.1", 2.0, info_server.port)
     assert str(refused.value) == (

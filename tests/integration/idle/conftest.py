@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from idle_reporter.settings import IdleSettings
-from tests.idle_fakes.compositors import (
+from testkit.ci_skips import skip_missing_tool
+from testkit.idle_fakes.compositors import (
     Desktop,
     desktop_with_bus,
     missing_programs,
@@ -20,16 +21,16 @@ from tests.idle_fakes.compositors import (
     start_mutter,
     start_sway,
 )
-from tests.idle_fakes.dbus_daemon import DBusDaemon, dbus_daemon_available
-from tests.idle_fakes.reporter import (
+from testkit.idle_fakes.dbus_daemon import DBusDaemon, dbus_daemon_available
+from testkit.idle_fakes.reporter import (
     SESSION_VARIABLES,
     RunningReporter,
     fast_settings,
     start_reporter,
 )
-from tests.idle_fakes.xvfb import Xvfb, xvfb_available
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
+from testkit.idle_fakes.xvfb import Xvfb, xvfb_available
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
 
 ReporterFactory = Callable[..., RunningReporter]
 SettingsFactory = Callable[..., IdleSettings]
@@ -45,7 +46,7 @@ def _no_desktop_session(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def dbus_address(tmp_path: Path) -> Iterator[str]:
     if not dbus_daemon_available():
-        pytest.skip("dbus-daemon is not installed")
+        skip_missing_tool("dbus-daemon is not installed")
     daemon = DBusDaemon(tmp_path / "dbus")
     address = daemon.start()
     try:
@@ -57,7 +58,7 @@ def dbus_address(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def xvfb() -> Iterator[Xvfb]:
     if not xvfb_available() or shutil.which("xdotool") is None:
-        pytest.skip("Xvfb or xdotool is not installed")
+        skip_missing_tool("Xvfb or xdotool is not installed")
     server = Xvfb()
     server.start()
     try:
@@ -100,7 +101,7 @@ def ha(probe: Probe) -> Probe:
 def require_programs(*programs: str) -> None:
     missing = missing_programs(*programs)
     if missing:
-        pytest.skip(
+        skip_missing_tool(
             f"{', '.join(missing)} not installed (bash scripts/system-packages.sh installs it)"
         )
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from idle_reporter.settings import IdleSettings
 from idle_reporter.sources.auto import select_source
-from tests.idle_fakes.compositors import Desktop
-from tests.idle_fakes.xvfb import Xvfb
+from testkit.idle_fakes.compositors import Desktop
+from testkit.idle_fakes.xvfb import Xvfb
 
 
 def settings(tmp_path: Path, **values: Any) -> IdleSettings:

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.idle_fakes.desktop import FakeKde
-from tests.idle_fakes.waits import wait_for_transitions
+from testkit.idle_fakes.desktop import FakeKde
+from testkit.support.probe import Probe
+from testkit.waits import wait_for_transitions
 from tests.integration.idle.conftest import ReporterFactory
-from tests.support.probe import Probe
 
 STATE = "idle/desk/state"
 LOCKED = "idle/desk/locked"

@@ -8,8 +8,8 @@ import json
 from importlib import metadata
 from pathlib import Path
 
+from testkit.support.probe import Probe
 from tests.integration.idle.conftest import ProbeFactory, ReporterFactory
-from tests.support.probe import Probe
 
 VERSION = metadata.version("mqtt-home-voice")
 DESK = "homeassistant/binary_sensor/idle_reporter/desk_occupancy/config"

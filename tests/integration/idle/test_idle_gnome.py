@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from idle_reporter.sources.gnome import GnomeSource
-from tests.idle_fakes.compositors import Desktop, desktop_with_bus, start_mutter
-from tests.idle_fakes.desktop import FakeGnomeShell
-from tests.idle_fakes.desktop_input import MutterInput
-from tests.idle_fakes.waits import NextMessage, check_idle_then_input_wakes, eventually
+from testkit.idle_fakes.checks import check_idle_then_input_wakes
+from testkit.idle_fakes.compositors import Desktop, desktop_with_bus, start_mutter
+from testkit.idle_fakes.desktop import FakeGnomeShell
+from testkit.idle_fakes.desktop_input import MutterInput
+from testkit.support.probe import Probe
+from testkit.waits import NextMessage, eventually
 from tests.integration.idle.conftest import ReporterFactory
-from tests.support.probe import Probe
 
 STATE = "idle/desk/state"
 LOCKED = "idle/desk/locked"

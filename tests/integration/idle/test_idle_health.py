@@ -15,7 +15,7 @@ from idle_reporter.service import IdleReporter
 from idle_reporter.sources.base import IdleSource, Reading
 from idle_reporter.sources.event_source import EventSource, Loop
 from mqtt_service.connection import MqttConnection
-from tests.idle_fakes.waits import eventually
+from testkit.waits import eventually
 from tests.integration.idle.conftest import SettingsFactory
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from idle_reporter.sources.evdev import EV_KEY, EV_MSC, EV_REL, EV_SYN, EvdevSource, pack_event
-from tests.idle_fakes.waits import eventually, transitions, wait_for_transitions
+from testkit.support.probe import Probe
+from testkit.waits import eventually, transitions, wait_for_transitions
 from tests.integration.idle.conftest import ReporterFactory
-from tests.support.probe import Probe
 
 STATE = "idle/desk/state"
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.idle_fakes.compositors import Desktop
-from tests.idle_fakes.reporter import HOST
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
-from tests.support.service_process import service_env
+from testkit.idle_fakes.compositors import Desktop
+from testkit.idle_fakes.reporter import HOST
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
+from testkit.support.service_process import service_env
 
 STATE = f"idle/{HOST}/state"
 

@@ -13,12 +13,13 @@ from idle_reporter.dbus import Bus
 from idle_reporter.settings import IdleSettings
 from idle_reporter.sources.auto import select_source
 from idle_reporter.sources.wayland import EXT_IDLE, KDE_IDLE, WaylandSource
-from tests.idle_fakes.compositors import Desktop, desktop_with_bus, start_kwin
-from tests.idle_fakes.desktop_input import KwinFakeInput
-from tests.idle_fakes.inhibitor import check_video_keeps_the_desk_active
-from tests.idle_fakes.waits import NextMessage, check_idle_then_input_wakes
+from testkit.idle_fakes.checks import check_idle_then_input_wakes
+from testkit.idle_fakes.compositors import Desktop, desktop_with_bus, start_kwin
+from testkit.idle_fakes.desktop_input import KwinFakeInput
+from testkit.idle_fakes.inhibitor import check_video_keeps_the_desk_active
+from testkit.support.probe import Probe
+from testkit.waits import NextMessage
 from tests.integration.idle.conftest import ReporterFactory
-from tests.support.probe import Probe
 
 STATE = "idle/desk/state"
 LOCKED = "idle/desk/locked"

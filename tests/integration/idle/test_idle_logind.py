@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.idle_fakes.dbus_daemon import DBusDaemon
-from tests.idle_fakes.login1 import FakeLogind
-from tests.idle_fakes.reporter import active_state_file
-from tests.idle_fakes.waits import wait_for_transitions
+from testkit.idle_fakes.dbus_daemon import DBusDaemon
+from testkit.idle_fakes.login1 import FakeLogind
+from testkit.idle_fakes.reporter import active_state_file
+from testkit.support.probe import Probe
+from testkit.waits import wait_for_transitions
 from tests.integration.idle.conftest import ProbeFactory, ReporterFactory
-from tests.support.probe import Probe
 
 STATE = "idle/desk/state"
 LOCKED = "idle/desk/locked"

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.idle_fakes.reporter import HOST, active_state_file
+from testkit.idle_fakes.reporter import HOST, active_state_file
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
+from testkit.support.service_process import service_env
 from tests.integration.idle.conftest import ProbeFactory, ReporterFactory
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
-from tests.support.service_process import service_env
 
 STATE = "idle/desk/state"
 STATUS = "idle/desk/status"

@@ -11,12 +11,12 @@ import pytest
 from idle_reporter.settings import IdleSettings
 from idle_reporter.sources.auto import select_source
 from idle_reporter.sources.wayland import KDE_IDLE
-from tests.idle_fakes.compositors import Desktop, start_sway
-from tests.idle_fakes.desktop_input import wtype
-from tests.idle_fakes.inhibitor import check_video_keeps_the_desk_active
-from tests.idle_fakes.waits import NextMessage
+from testkit.idle_fakes.compositors import Desktop, start_sway
+from testkit.idle_fakes.desktop_input import wtype
+from testkit.idle_fakes.inhibitor import check_video_keeps_the_desk_active
+from testkit.support.probe import Probe
+from testkit.waits import NextMessage
 from tests.integration.idle.conftest import ReporterFactory
-from tests.support.probe import Probe
 
 STATE = "idle/desk/state"
 NO_POLLING = {"idle_poll_interval": 3600, "idle_report_interval": 3600}

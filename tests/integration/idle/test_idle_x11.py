@@ -5,9 +5,9 @@ from __future__ import annotations
 from Xlib import display as xdisplay
 
 from idle_reporter.sources.x11 import X11Source
-from tests.idle_fakes.xvfb import XScreensaver, Xvfb
+from testkit.idle_fakes.xvfb import XScreensaver, Xvfb
+from testkit.support.probe import Probe
 from tests.integration.idle.conftest import ReporterFactory, require_programs
-from tests.support.probe import Probe
 
 STATE = "idle/desk/state"
 LOCKED = "idle/desk/locked"

@@ -10,12 +10,12 @@ import pytest
 import soco.config
 from soco.core import soco_reset
 
-from sonos_bridge.playback import PlaybackOptions
+from sonos_bridge.playback.method import PlaybackOptions
 from sonos_bridge.service import BridgeService
-from tests.fakes.harness import FAST, bridge_settings, start_bridge, wait_subscribed
-from tests.fakes.speaker import FakeSonosSystem
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
+from testkit.fakes.harness import FAST, bridge_settings, start_bridge, wait_subscribed
+from testkit.fakes.speaker import FakeSonosSystem
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
 
 # Loopback addresses from 127.0.0.100 up (tests/integration/conftest.py): the e2e tests'
 # standalone fakes use the low ones.
@@ -43,12 +43,18 @@ def bridge_factory(
 ) -> Iterator[BridgeFactory]:
     started: list[BridgeService] = []
 
-    def make(options: PlaybackOptions = FAST, **overrides: Any) -> BridgeService:
+    def make(
+        options: PlaybackOptions = FAST, *, wait_for_probes: bool = True, **overrides: Any
+    ) -> BridgeService:
+        """A started bridge; by default once it knows which speakers play clips (an
+        announcement sent sooner takes over a speaker whose probe has not answered)."""
         hosts = [speaker.ip for speaker in sonos.speakers.values()]
         settings = bridge_settings(broker, tmp_path / "bridge", hosts, **overrides)
         service = start_bridge(settings, options)
         started.append(service)
         wait_subscribed(broker)
+        if wait_for_probes and not service.first_probes.wait(30):
+            raise AssertionError("the bridge did not finish probing the speakers for clips")
         return service
 
     yield make

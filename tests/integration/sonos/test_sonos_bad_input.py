@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from sonos_bridge import cli
-from tests.fakes.harness import request, results, wait_result
-from tests.fakes.speaker import RADIO_URI, FakeSonosSystem
+from testkit.fakes.harness import request, results, wait_result
+from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem
+from testkit.support.broker import MosquittoBroker, password_for
+from testkit.support.probe import Probe
 from tests.integration.sonos.conftest import BridgeFactory
-from tests.support.broker import MosquittoBroker, password_for
-from tests.support.probe import Probe
 
 BAD_REQUESTS: list[tuple[str, bytes, str]] = [
     ("sonos/tts/Kitchen", b'{"text": "unterminated', "invalid JSON"),

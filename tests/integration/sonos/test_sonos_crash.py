@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sonos_bridge.audio_server import is_clip_url
-from tests.fakes.harness import (
+from sonos_bridge.audio.server import is_clip_url
+from testkit.fakes.harness import (
     LONG_TEXT,
     playing_a_clip,
     request,
@@ -18,12 +18,12 @@ from tests.fakes.harness import (
     wait_result,
     wait_subscribed,
 )
-from tests.fakes.s2 import S2Profile
-from tests.fakes.speaker import RADIO_URI, FakeSonosSystem, QueueTrack
+from testkit.fakes.s2 import S2Profile
+from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem, QueueTrack
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
+from testkit.support.service_process import ServiceProcess
 from tests.integration.sonos.test_sonos_process import bridge_environment
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
-from tests.support.service_process import ServiceProcess
 
 
 def test_killed_mid_announcement_the_group_is_restored_before_anything_new(

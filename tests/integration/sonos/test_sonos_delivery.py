@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.harness import (
+from testkit.fakes.harness import (
     playing_a_clip,
     radio_back,
     request,
@@ -23,11 +23,11 @@ from tests.fakes.harness import (
     wait_result,
     wait_subscribed,
 )
-from tests.fakes.speaker import RADIO_URI, FakeSonosSystem, FakeSpeaker
+from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem, FakeSpeaker
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
+from testkit.support.service_process import ServiceProcess
 from tests.integration.sonos.test_sonos_process import bridge_environment
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
-from tests.support.service_process import ServiceProcess
 
 SLOW = 200.0  # a one-second clip plays for minutes: it is still playing when the test acts
 FAST = 0.1

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.harness import wait_result
-from tests.fakes.speaker import FakeSonosSystem, FakeSpeaker
+from testkit.fakes.harness import wait_result
+from testkit.fakes.speaker import FakeSonosSystem, FakeSpeaker
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
 from tests.integration.sonos.conftest import BridgeFactory
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
 
 VERSION = metadata.version("mqtt-home-voice")
 

@@ -7,13 +7,13 @@ import json
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from sonos_bridge.tts.cache import clip_key
-from sonos_bridge.tts.engines import EspeakEngine
-from tests.fakes.harness import LONG_TEXT, request, results, wait_result
-from tests.fakes.speaker import RADIO_URI, FakeSonosSystem, QueueTrack
+from sonos_bridge.audio.clip_cache import clip_key
+from sonos_bridge.audio.speech.engines import EspeakEngine
+from testkit.fakes.harness import LONG_TEXT, request, results, wait_result
+from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem, QueueTrack
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
 from tests.integration.sonos.conftest import BridgeFactory
-from tests.support.broker import MosquittoBroker
-from tests.support.probe import Probe
 
 
 def test_announcement_at_its_volume_then_the_radio_again(

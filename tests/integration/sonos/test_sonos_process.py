@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fakes.harness import request, wait_result, wait_subscribed
-from tests.fakes.speaker import FakeSonosSystem
-from tests.support.broker import MosquittoBroker, free_port
-from tests.support.probe import Probe
-from tests.support.service_process import service_env
+from testkit.fakes.harness import request, wait_result, wait_subscribed
+from testkit.fakes.speaker import FakeSonosSystem
+from testkit.support.broker import MosquittoBroker, free_port
+from testkit.support.probe import Probe
+from testkit.support.service_process import service_env
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from sonos_bridge.service import BridgeService
-from tests.fakes.harness import (
+from testkit.fakes.harness import (
     FAST,
     LONG_TEXT,
     playing_a_clip,
@@ -21,9 +21,9 @@ from tests.fakes.harness import (
     results,
     wait_result,
 )
-from tests.fakes.speaker import FakeSonosSystem
+from testkit.fakes.speaker import FakeSonosSystem
+from testkit.support.probe import Probe
 from tests.integration.sonos.conftest import SPEED, BridgeFactory
-from tests.support.probe import Probe
 
 
 def play_threads() -> list[threading.Thread]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from sonos_bridge.speakers import SpeakerRegistry
-from tests.fakes.harness import request, wait_result
-from tests.fakes.remote import start_fake_speakers
-from tests.fakes.speaker import FakeSonosSystem, address_is_free
-from tests.fakes.ssdp import SsdpResponder
+from testkit.fakes.harness import request, wait_result
+from testkit.fakes.remote import start_fake_speakers
+from testkit.fakes.speaker import FakeSonosSystem, address_is_free
+from testkit.fakes.ssdp import SsdpResponder
+from testkit.support.probe import Probe
 from tests.integration.sonos.conftest import BridgeFactory
-from tests.support.probe import Probe
 
 
 def test_ssdp_discovery_on_loopback_finds_the_household(sonos: FakeSonosSystem) -> None:

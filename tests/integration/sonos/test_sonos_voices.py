@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from sonos_bridge.tts.engines import EspeakEngine
-from tests.fakes.google_tts import FakeGoogle, running_google
-from tests.fakes.harness import request, wait_result
-from tests.fakes.speaker import FakeSonosSystem
-from tests.idle_fakes.waits import eventually
+from sonos_bridge.audio.speech.engines import EspeakEngine
+from testkit.fakes.google_tts import FakeGoogle, running_google
+from testkit.fakes.harness import request, wait_result
+from testkit.fakes.speaker import FakeSonosSystem
+from testkit.support.probe import Probe
+from testkit.waits import eventually
 from tests.integration.sonos.conftest import BridgeFactory
-from tests.support.probe import Probe
 
 JOE = "en_US-joe-medium"
 TTS_TIMEOUT = 60.0

@@ -7,7 +7,7 @@ from pathlib import Path
 from mqtt_service.config import MqttSettings
 from mqtt_service.connection import MqttConnection
 from mqtt_service.delivery import DeliveryTracker, when_all_delivered
-from tests.support.broker import free_port
+from testkit.support.broker import free_port
 
 
 def test_ack_after_registration() -> None:

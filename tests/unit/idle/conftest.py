@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.idle_fakes.reporter import SESSION_VARIABLES
+from testkit.idle_fakes.reporter import SESSION_VARIABLES
 
 
 @pytest.fixture(autouse=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pywayland.scanner.protocol import Protocol
 
 from idle_reporter.sources import kde_idle_protocol
+from testkit.ci_skips import skip_missing_tool
 
 SPEC = Path("/usr/share/plasma-wayland-protocols/idle.xml")
 
@@ -52,5 +52,5 @@ def from_binding() -> dict[str, Any]:
 
 def test_binding_matches_the_specification() -> None:
     if not SPEC.exists():
-        pytest.skip(f"{SPEC} is missing (apt-get install plasma-wayland-protocols)")
+        skip_missing_tool(f"{SPEC} is missing (apt-get install plasma-wayland-protocols)")
     assert from_binding() == from_spec()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sonos_bridge.tts.cache import ClipCache
-from tests.fakes.google_tts import FakeGoogle, running_google
+from sonos_bridge.audio.clip_cache import ClipCache
+from testkit.fakes.google_tts import FakeGoogle, running_google
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sonos_bridge.announcement import Announcement, Rejection, ReplyTo, parse_announcement
+from sonos_bridge.request.announcement import Announcement, Rejection, ReplyTo, parse_announcement
 
 
 def parse(
@@ -19,7 +19,7 @@ def test_plain_text() -> None:
     parsed = parse(b"  Dinner is ready \n")
     assert isinstance(parsed, Announcement)
     assert parsed.text == "Dinner is ready"
-    assert parsed.speakers == ["Kitchen"]
+    assert parsed.speakers == ("Kitchen",)
     assert parsed.id and parsed.volume is None and parsed.max_age is None
 
 
@@ -31,15 +31,15 @@ def test_json_with_everything() -> None:
     )
     assert isinstance(parsed, Announcement)
     assert (parsed.speakers, parsed.volume, parsed.lang, parsed.id, parsed.max_age) == (
-        ["A", "B"], 45, "de", "x", 30.0,
+        ("A", "B"), 45, "de", "x", 30.0,
     )  # fmt: skip
 
 
 def test_topic_speaker_wins_and_default_applies() -> None:
     parsed = parse(b'{"text": "Hi", "speaker": "Office"}')
-    assert isinstance(parsed, Announcement) and parsed.speakers == ["Kitchen"]
+    assert isinstance(parsed, Announcement) and parsed.speakers == ("Kitchen",)
     parsed = parse(b"Hi", topic_speaker=None, default="Hall")
-    assert isinstance(parsed, Announcement) and parsed.speakers == ["Hall"]
+    assert isinstance(parsed, Announcement) and parsed.speakers == ("Hall",)
     parsed = parse(b'{"text": "Hi", "speaker": "ALL"}', topic_speaker=None)
     assert isinstance(parsed, Announcement) and parsed.all_speakers
 
@@ -81,7 +81,7 @@ def test_rejection_keeps_id_and_reply_address() -> None:
         reply_to=reply,
     )
     assert isinstance(parsed, Rejection)
-    assert (parsed.id, parsed.reply_to, parsed.speakers) == ("abc", reply, ["K"])
+    assert (parsed.id, parsed.reply_to, parsed.speakers) == ("abc", reply, ("K",))
 
 
 def test_no_speaker_anywhere() -> None:

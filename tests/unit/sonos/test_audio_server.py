@@ -7,20 +7,20 @@ import http.client
 import socket
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sonos_bridge.audio_server import (
+from sonos_bridge.audio.clip_cache import Clip, ClipCache
+from sonos_bridge.audio.server import (
     AudioServer,
     RangeNotSatisfiableError,
     local_address_towards,
     parse_range,
 )
-from sonos_bridge.tts.cache import Clip, ClipCache
+from testkit.waits import eventually
 
 
 @pytest.fixture
@@ -169,13 +169,6 @@ def running(cache: ClipCache, **limits: Any) -> Iterator[AudioServer]:
         server.stop()
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 def test_an_idle_connection_is_closed(cache: ClipCache) -> None:
     with (
         running(cache, idle_timeout=0.2) as server,
@@ -195,7 +188,7 @@ def test_idle_connections_do_not_each_keep_a_thread(
             status, _, body = fetch(server, f"/tts/{clip.key}.mp3")
             assert status == 200 and body == mp3_bytes
             # The server thread plus at most 8 connection threads.
-            wait_for(lambda: threading.active_count() <= before + 9, "idle threads to end")
+            eventually(lambda: threading.active_count() <= before + 9, "idle threads to end")
         finally:
             for connection in idle:
                 connection.close()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sonos_bridge.clip_capability import (
+from sonos_bridge.playback.clip.capability import (
     Bonding,
     LocalInfo,
     Reach,
@@ -19,7 +19,7 @@ from sonos_bridge.clip_capability import (
     model_denied,
     parse_local_info,
 )
-from tests.fakes.s2_shapes import (
+from testkit.fakes.s2_shapes import (
     FULL_RANGE,
     HOME_THEATRE_CAPABILITIES,
     LEFT,

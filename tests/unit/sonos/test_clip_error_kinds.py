@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sonos_bridge.clip_error_kinds import ErrorKind, explain, kind_of
+from sonos_bridge.playback.clip.error_kinds import ErrorKind, explain, kind_of
 
 
 @pytest.mark.parametrize(

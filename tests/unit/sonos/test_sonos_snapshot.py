@@ -6,12 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from sonos_bridge.announcement import Announcement
 from sonos_bridge.ha_discovery import command_topic
-from sonos_bridge.jobs import Job, Outcome
-from sonos_bridge.results import Result
-from sonos_bridge.snapshot import UNRESTORABLE, GroupSnapshot, MemberLevel, Source, classify
-from sonos_bridge.snapshot_store import SnapshotStore
+from sonos_bridge.playback.jobs import Job, Outcome
+from sonos_bridge.playback.takeover.snapshot import (
+    UNRESTORABLE,
+    GroupSnapshot,
+    MemberLevel,
+    Source,
+    classify,
+)
+from sonos_bridge.playback.takeover.snapshot_store import SnapshotStore
+from sonos_bridge.request.announcement import Announcement
+from sonos_bridge.request.results import Result
 
 
 @pytest.mark.parametrize(
@@ -41,7 +47,7 @@ def test_unrestorable_sources() -> None:
 
 def combine(*outcomes: Outcome) -> Result:
     published: list[Result] = []
-    announcement = Announcement(id="x", text="t", speakers=["all"])
+    announcement = Announcement(id="x", text="t", speakers=("all",))
     job = Job(announcement, ["A", "B"], len(outcomes), lambda r, _a: published.append(r))
     for outcome in outcomes:
         assert not published  # one answer, only after the last part

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from sonos_bridge.audio.clip_cache import ClipCache
 from sonos_bridge.audio.info import audio_info
-from sonos_bridge.sounds.errors import (
+from sonos_bridge.audio.sounds.errors import (
     SoundTooLargeError,
     SoundUnreachableError,
     UndecodableSoundError,
     UnknownSoundError,
 )
-from sonos_bridge.sounds.library import SoundLibrary
-from sonos_bridge.tts.cache import ClipCache
-from tests.support.audio import write_mp3
-from tests.support.sound_server import SoundServer
+from sonos_bridge.audio.sounds.library import SoundLibrary
+from testkit.support.audio import write_mp3
+from testkit.support.sound_server import SoundServer
 
 LIMIT = 200_000
 

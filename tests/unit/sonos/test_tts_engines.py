@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from sonos_bridge.audio.clip_cache import ClipCache
 from sonos_bridge.audio.info import mp3_duration
+from sonos_bridge.audio.speech.engines import EspeakEngine, GttsEngine
+from sonos_bridge.audio.speech.synthesizer import Synthesizer
 from sonos_bridge.errors import EngineError, SpeechError, UnknownLanguageError
-from sonos_bridge.tts.cache import ClipCache
-from sonos_bridge.tts.engines import EspeakEngine, GttsEngine
-from sonos_bridge.tts.synthesizer import Synthesizer
-from tests.fakes.google_tts import FakeGoogle
+from testkit.fakes.google_tts import FakeGoogle
 
 
 def cached_files(cache: ClipCache) -> list[str]:

@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from sonos_bridge.audio.clip_cache import Clip, ClipCache, clip_key
+from sonos_bridge.audio.speech.engines import Engine, EspeakEngine, GttsEngine
+from sonos_bridge.audio.speech.synthesizer import Synthesizer
 from sonos_bridge.errors import SpeechError
-from sonos_bridge.tts.cache import Clip, ClipCache, clip_key
-from sonos_bridge.tts.engines import Engine, EspeakEngine, GttsEngine
-from sonos_bridge.tts.synthesizer import Synthesizer
-from tests.fakes.google_tts import FakeGoogle
-from tests.idle_fakes.waits import eventually
+from testkit.fakes.google_tts import FakeGoogle
+from testkit.waits import eventually
 
 HANG_TIMEOUT = 60.0
 

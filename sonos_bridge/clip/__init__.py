@@ -1,9 +1,0 @@
-"""Audio clips: announcements mixed over whatever a Sonos S2 speaker plays.
-
-`player.ClipPlayer` is how a clip is played (connect, load, follow its status to the end);
-`mode.ClipMode` is clip mode as a playback method (an announcement as clips on every
-member of a group); `probe` decides per speaker whether clips can be used at all;
-`connection` is one kept-open WebSocket to a speaker's port 1443; `protocol` is the
-message format; `errors` tells the caller whether to fall back to the takeover path
-(nothing was heard) or to report a failure.
-"""
