@@ -63,6 +63,7 @@ bench: venv system-packages
 	$(BIN)/python bench/core_bench.py
 	$(BIN)/python bench/broker_bench.py
 	$(BIN)/python bench/sonos_bench.py
+	$(BIN)/python bench/clip_first_bench.py
 	$(BIN)/python bench/idle_bench.py
 	$(BIN)/python bench/tts_bench.py
 
