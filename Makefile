@@ -68,6 +68,7 @@ bench: venv system-packages
 	$(BIN)/python bench/tls_bench.py
 	$(BIN)/python bench/sonos_bench.py
 	$(BIN)/python bench/instep_bench.py
+	$(BIN)/python bench/clip_first_bench.py
 	$(BIN)/python bench/idle_bench.py
 	$(BIN)/python bench/tts_bench.py
 	$(BIN)/python bench/rules_bench.py

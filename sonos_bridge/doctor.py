@@ -8,8 +8,11 @@ a clip URL on an address the speakers cannot reach. Two checks cover it:
 * the clip URL the speakers are given (ADVERTISE_HOST, or the local address that routes
   to each speaker) reaches the bridge's clip server from the bridge itself.
 
-`sonos-bridge doctor` also checks that the house rules' per-room settings name existing
-rooms, and prints the rules in force (quiet hours, volume limits, do-not-disturb).
+`sonos-bridge doctor` also probes every speaker for audio clips as the bridge does and
+prints one line per speaker with the mode its announcements will use and why (model, S1
+or S2, API key, bonding), a line a user with real speakers can send us; it checks that
+the house rules' per-room settings name existing rooms, and prints the rules in force
+(quiet hours, volume limits, do-not-disturb).
 
 Each failure is one finding whose detail says what to change. At start the bridge runs the
 checks in a thread of its own (`check_in_background`, thread "setup-check") that only reads
@@ -34,6 +37,9 @@ from pathlib import Path
 from sonos_bridge.audio.clip_cache import ClipCache
 from sonos_bridge.audio.server import AudioServer, local_address_towards
 from sonos_bridge.errors import StartupError
+from sonos_bridge.playback.clip.capability import Reach, SpeakerCapability, describe
+from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayer
+from sonos_bridge.playback.clip.probe import ClipSupport
 from sonos_bridge.request.house_rules import unknown_rooms
 from sonos_bridge.settings import SonosSettings
 from sonos_bridge.speakers import SONOS_PORT, SpeakerRegistry
@@ -201,17 +207,50 @@ def clip_server_running(settings: SonosSettings) -> Iterator[None]:
             server.stop()
 
 
+def mode_finding(label: str, support: ClipSupport, clip_mode: str) -> Finding:
+    """Which way announcements play on one speaker and why, as one line a user can send.
+
+    Only SONOS_CLIP_MODE=always makes a speaker without clips a failure."""
+    check = f"mode {label}" if label == support.ip else f"mode {label} ({support.ip})"
+    capability = support.capability or SpeakerCapability(support.ip, Reach.PENDING)
+    line = describe(capability, support.unavailable)
+    if clip_mode == "never":
+        return Finding(check, True, f"takeover (SONOS_CLIP_MODE=never); by itself: {line}")
+    if clip_mode == "always" and support.unavailable:
+        return Finding(check, False, f"{line}; SONOS_CLIP_MODE=always allows no takeover")
+    return Finding(check, True, line)
+
+
+def clip_modes(speakers: dict[str, str], settings: SonosSettings) -> list[Finding]:
+    """Probe every speaker for audio clips, as the bridge does, and say what it chose."""
+    player = ClipPlayer(
+        ClipOptions(timeout=settings.sonos_timeout, deny_models=settings.clip_deny_models)
+    )
+    try:
+        verdicts = player.refresh(list(speakers))
+    finally:
+        player.close()
+    return [
+        mode_finding(label, verdicts[ip], settings.sonos_clip_mode)
+        for ip, label in speakers.items()
+    ]
+
+
 def run_doctor(settings: SonosSettings) -> int:
-    """`sonos-bridge doctor`: one line per check; 0 when all passed, 1 otherwise."""
+    """`sonos-bridge doctor`: one line per check, then one per speaker saying how its
+    announcements play and why; 0 when all passed, 1 otherwise."""
     registry = SpeakerRegistry(settings.hosts, settings.sonos_discovery_interface)
     registry.refresh()
+    speakers = speakers_to_check(settings.hosts, registry)
     with clip_server_running(settings):
         findings = diagnose(
-            speakers_to_check(settings.hosts, registry),
+            speakers,
             settings.advertise_host,
             settings.http_port,
             settings.sonos_timeout,
         )
+    if speakers:
+        findings += clip_modes(speakers, settings)
     findings += house_rule_findings(settings, [s.name for s in registry.all()])
     for finding in findings:
         print(f"{'ok' if finding.ok else 'FAIL':<5} {finding.check}: {finding.detail}")

@@ -28,6 +28,7 @@ from sonos_bridge.audio.prepared import AudioPreparer
 from sonos_bridge.audio.server import AudioServer
 from sonos_bridge.audio.sounds.library import SoundLibrary
 from sonos_bridge.audio.speech.engines import Engine, build_engines
+from sonos_bridge.audio.speech.piper_engine import preload_in_background
 from sonos_bridge.audio.speech.synthesizer import Synthesizer
 from sonos_bridge.doctor import check_in_background
 from sonos_bridge.errors import RequestError, UnknownSpeakerError
@@ -145,6 +146,7 @@ class BridgeService:
         )
         self._stop = threading.Event()
         self._refresh_now = threading.Event()  # a new speaker? groups put back?
+        self.first_probes = threading.Event()  # set once the speakers were first probed
         self._refresher = threading.Thread(target=self._refresh_loop, name="speakers", daemon=True)
         self.playback.after_regrouping = self._refresh_now.set
         self._route_messages()
@@ -163,6 +165,10 @@ class BridgeService:
     def start_components(self) -> None:
         """Everything but the MQTT connection (which `ServiceRunner` starts)."""
         self.playback.reform_joined()  # rooms a crash left joined: before reading them
+        if self.settings.piper_preload:
+            preload_in_background(
+                self.synthesizer.engines, self.settings.tts_lang, self.settings.piper_voice
+            )
         self.registry.refresh()
         self.house.start([s.name for s in self.registry.all()])  # a bad room stops us here
         self.audio.start()
@@ -240,6 +246,7 @@ class BridgeService:
 
     def _refresh_loop(self) -> None:
         self.probe_clips()  # the first verdicts, off the start path
+        self.first_probes.set()
         while not self._stop.is_set():
             self._refresh_now.wait(self.settings.sonos_refresh_interval)
             self._refresh_now.clear()

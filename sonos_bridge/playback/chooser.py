@@ -118,7 +118,7 @@ class ChosenSession:
         mode, why = self.group.chooser.mode_for(announcement)
         if mode != "takeover":
             try:
-                return self._clip_session().play(audio, announcement)
+                return self._clip_session().play(audio, announcement, patient=mode == "clip")
             except ClipUnavailableError as exc:
                 if mode == "clip":
                     raise ClipsRequiredError(f"{exc}; {why} allows no takeover") from None

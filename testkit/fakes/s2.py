@@ -13,14 +13,25 @@ a LOW one, a HIGH one interrupts a HIGH one only after it has played 10 s (times
 here it waits. Interrupted clips report INTERRUPTED; a clip that cannot be fetched or
 decoded reports ERROR.
 
-`S2Profile` turns it into the speakers the bridge must handle: no AUDIO_CLIP capability,
-a model name (Play:1), a globalError on load, an ERROR after load, a stereo pair (a
-player with two devices). A `FakeSpeaker` (testkit/fakes/speaker/) owns one when it is
-made with a profile; an S1 speaker is one without.
+It answers in the shapes captured from real speakers (`testkit.fakes.s2_shapes`): getGroups
+players with `zoneInfo`, `deviceIds` and `devices` (bonded non-primary devices bare),
+answers typed (`type`), errors as `globalError` with real codes (ERROR_UNSUPPORTED_NAMESPACE,
+ERROR_UNSUPPORTED_COMMAND, ERROR_INVALID_OBJECT_ID for a wrong player or household id), and
+`GET /api/v1/players/local/info` on the same port (HTTP 400 ERROR_API_KEY_VALIDATION_FAILED
+without the key).
 
-Threads: websockets runs one thread per connection (the handler below); each loaded clip
-gets one thread that fetches and plays it. Shared state is guarded by `lock` (a
-Condition) and every change notifies it, so tests await with `wait_until`.
+`S2Profile` turns it into the speakers the bridge must handle: no AUDIO_CLIP capability,
+a model name (Play:1), a globalError on load, an ERROR after load, a stereo pair or a
+speaker with a Sub (`channels` and `bonded` devices), answers that never carry
+`householdId`, no local/info (older firmware), every answer late by `answer_delay`, clip
+events under another type name, or a port that takes connections and never answers
+(`silent`). A `FakeSpeaker` (testkit/fakes/speaker/) owns one when it is made with a
+profile; an S1 speaker is one without.
+
+Threads: websockets runs one thread per connection (the handler below, which also answers
+local/info); each loaded clip gets one thread that fetches and plays it; a silent one holds
+its connections on one acceptor thread (`testkit.fakes.silent_port`). Shared state is guarded
+by `lock` (a Condition) and every change notifies it, so tests await with `wait_until`.
 """
 
 from __future__ import annotations
@@ -44,13 +55,16 @@ from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 from websockets.typing import Subprotocol
 
+from testkit.fakes import s2_shapes as shapes
 from testkit.fakes.fetch import FetchRecord, fetch_and_decode
+from testkit.fakes.silent_port import SilentPort
 from testkit.waits import wait_on
 
 logger = logging.getLogger(__name__)
 
 S2_PORT = 1443
 S2_PATH = "/websocket/api"
+INFO_PATH = "/api/v1/players/local/info"
 SONOS_API_KEY = "123e4567-e89b-12d3-a456-426655440000"
 SUBPROTOCOL = "v1.api.smartspeaker.audio"
 HIGH_OVER_HIGH_AFTER = 10.0  # seconds a HIGH clip plays before another HIGH may interrupt it
@@ -97,9 +111,26 @@ class S2Profile:
     load_error: str | None = None  # loadAudioClip answered with globalError and this code
     play_error: str | None = None  # loadAudioClip accepted, then status ERROR with this code
     load_hangs: bool = False  # loadAudioClip is never answered (a hung firmware)
-    bonded_device_ids: tuple[str, ...] = ()  # e.g. the right speaker of a stereo pair
+    channels: tuple[str, ...] = shapes.FULL_RANGE  # what the primary device plays
+    bonded: tuple[shapes.Device, ...] = ()  # e.g. the right speaker of a pair, a Sub
     chime_seconds: float = 0.5  # length of the built-in chime (clipType CHIME, no streamUrl)
     api_key: str = SONOS_API_KEY
+    household_in_answers: bool = True  # False: no answer ever carries householdId
+    local_info: bool = True  # False: no /api/v1/players/local/info (HTTP 404)
+    answer_delay: float = 0.0  # seconds before every answer (local/info and commands)
+    event_type: str = "audioClipStatus"  # the type name clip events carry
+    silent: bool = False  # port 1443 takes connections and never answers
+
+
+def stereo_pair(right_id: str = "RINCON_RIGHT01400") -> dict[str, Any]:
+    """Profile fields of the left speaker of a stereo pair (the right one is bare)."""
+    right = shapes.Device(right_id, channels=shapes.RIGHT, bare=True)
+    return {"channels": shapes.LEFT, "bonded": (right,)}
+
+
+def with_sub(sub_id: str = "RINCON_SUB01400") -> dict[str, Any]:
+    """Profile fields of a full-range speaker (or soundbar) bonded with a Sub."""
+    return {"bonded": (shapes.Device(sub_id, model="Sub", channels=shapes.SUB, bare=True),)}
 
 
 @dataclass
@@ -188,28 +219,37 @@ class FakeS2Player:
         self._send_locks: dict[ServerConnection, threading.Lock] = {}
         self._ids = itertools.count(1)
         self._closing = threading.Event()
-        self._server: Server = serve(
-            self._serve_connection,
-            ip,
-            port,
-            ssl=certificate.server_context(),
-            process_request=self._check_handshake,
-            subprotocols=[Subprotocol(SUBPROTOCOL)],
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"fake-s2-{name}", daemon=True
-        )
+        self.silent_port = SilentPort(ip, port) if self.profile.silent else None
+        self._server: Server | None = None
+        if self.silent_port is None:
+            self._server = serve(
+                self._serve_connection,
+                ip,
+                port,
+                ssl=certificate.server_context(),
+                process_request=self._check_handshake,
+                subprotocols=[Subprotocol(SUBPROTOCOL)],
+            )
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name=f"fake-s2-{name}", daemon=True
+            )
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> FakeS2Player:
-        self._thread.start()
+        if self.silent_port is not None:
+            self.silent_port.start()
+        else:
+            self._thread.start()
         return self
 
     def close(self) -> None:
         """Stop listening and drop every connection, as a powered-off player."""
         self._closing.set()
-        self._server.shutdown()
-        self._thread.join(5)
+        if self.silent_port is not None:
+            self.silent_port.close()
+        if self._server is not None:
+            self._server.shutdown()
+            self._thread.join(5)
         with self.lock:
             self.lock.notify_all()
 
@@ -227,33 +267,32 @@ class FakeS2Player:
         with self.lock:
             return [item for item in self.commands if item[0].get("command") == command]
 
+    def shape(self) -> shapes.Player:
+        """This player as the captured shapes describe it: primary device, bonded ones."""
+        primary = shapes.Device(
+            self.player_id,
+            model=self.profile.model,
+            channels=self.profile.channels,
+            capabilities=self.profile.capabilities,
+        )
+        return shapes.Player(
+            self.player_id,
+            self.name,
+            self.websocket_url,
+            (primary, *self.profile.bonded),
+            capabilities=self.profile.capabilities,
+        )
+
     def player_object(self, include_devices: bool) -> dict[str, Any]:
-        device_ids = [self.player_id, *self.profile.bonded_device_ids]
-        player: dict[str, Any] = {
-            "_objectType": "player",
-            "id": self.player_id,
-            "name": self.name,
-            "websocketUrl": self.websocket_url,
-            "softwareVersion": "85.0-64200",
-            "apiVersion": "1.46.0",
-            "minApiVersion": "1.1.0",
-            "capabilities": list(self.profile.capabilities),
-            "deviceIds": device_ids,
-        }
-        if include_devices:
-            player["devices"] = [
-                {
-                    "_objectType": "deviceInfo",
-                    "id": device_id,
-                    "modelDisplayName": self.profile.model,
-                    "capabilities": list(self.profile.capabilities),
-                }
-                for device_id in device_ids
-            ]
+        player = shapes.player_object(self.shape())
+        if not include_devices:
+            del player["devices"]
         return player
 
     # ---------------------------------------------------------- handshake
     def _check_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path == INFO_PATH:
+            return self._local_info(connection, request)
         if request.path != S2_PATH:
             return self._refuse(connection, HTTPStatus.NOT_FOUND, f"path {request.path}")
         if request.headers.get("X-Sonos-Api-Key") != self.profile.api_key:
@@ -262,6 +301,26 @@ class FakeS2Player:
         if SUBPROTOCOL not in offered:
             return self._refuse(connection, HTTPStatus.BAD_REQUEST, "no subprotocol")
         return None
+
+    def _local_info(self, connection: ServerConnection, request: Request) -> Response:
+        """GET local/info: the speaker's ids and model, as real firmware answers it."""
+        with self.lock:
+            self.commands.append(({"path": INFO_PATH}, {}))
+            self.lock.notify_all()
+        self._closing.wait(self.profile.answer_delay)
+        if request.headers.get("X-Sonos-Api-Key") != self.profile.api_key:
+            return _json_response(
+                connection,
+                HTTPStatus.BAD_REQUEST,
+                shapes.global_error(shapes.API_KEY_VALIDATION_FAILED),
+            )
+        if not self.profile.local_info:
+            return _json_response(
+                connection, HTTPStatus.NOT_FOUND, shapes.global_error("ERROR_RESOURCE_NOT_FOUND")
+            )
+        rest_url = f"https://{self.ip}:{self.port}/api"
+        info = shapes.local_info(self.shape(), self.household.household_id, rest_url)
+        return _json_response(connection, HTTPStatus.OK, info)
 
     def _refuse(self, connection: ServerConnection, status: HTTPStatus, why: str) -> Response:
         with self.lock:
@@ -284,6 +343,8 @@ class FakeS2Player:
                     self.lock.notify_all()
                 if self.profile.load_hangs and header.get("command") == "loadAudioClip":
                     continue
+                if self._closing.wait(self.profile.answer_delay):
+                    return
                 reply = self._answer(connection, header, body)
                 self._send(connection, reply)
         except ConnectionClosed:
@@ -306,14 +367,16 @@ class FakeS2Player:
         self, connection: ServerConnection, header: dict[str, Any], body: dict[str, Any]
     ) -> list[dict[str, Any]]:
         namespace, command = header.get("namespace"), header.get("command")
-        if not namespace:  # the empty command: refused, but it names the household
+        if not namespace:  # the empty command: refused (with the household, if it says it)
             return self._error(header, "ERROR_MISSING_PARAMETERS")
         if namespace == "groups:1" and command == "getGroups":
+            if header.get("householdId") != self.household.household_id:
+                return self._error(header, shapes.INVALID_OBJECT_ID)
             return self._ok(header, self.household.groups_body(bool(body.get("includeDeviceInfo"))))
         if namespace != "audioClip:1":
-            return self._error(header, "ERROR_INVALID_COMMAND")
+            return self._error(header, shapes.UNSUPPORTED_NAMESPACE)
         if header.get("playerId") != self.player_id:
-            return self._error(header, "ERROR_INVALID_PARAMETER")  # only its own player id
+            return self._error(header, shapes.INVALID_OBJECT_ID)  # only its own player id
         if command == "subscribe":
             with self.lock:
                 self._subscribers.add(connection)
@@ -322,19 +385,20 @@ class FakeS2Player:
             return self._load(header, body)
         if command == "cancelAudioClip":
             return self._cancel(header, str(body.get("id", "")))
-        return self._error(header, "ERROR_INVALID_COMMAND")
+        return self._error(header, shapes.UNSUPPORTED_COMMAND)
 
     def _reply_header(self, header: dict[str, Any], success: bool, kind: str) -> dict[str, Any]:
-        reply = {
-            "namespace": header.get("namespace", ""),
-            "response": header.get("command", ""),
-            "householdId": self.household.household_id,
-            "success": success,
-            "type": kind,
-        }
-        for key in ("cmdId", "playerId", "sessionId"):
-            if key in header:
-                reply[key] = header[key]
+        """As captured: path ids come back as sent (a refused loadAudioClip has no
+        householdId). Only the refusal of the empty command names the household, which no
+        capture shows; `household_in_answers=False` drops it from every answer."""
+        empty = not header.get("namespace")
+        named = self.profile.household_in_answers and empty
+        household = self.household.household_id if named else None
+        reply = shapes.answer_header(
+            header, success=success, body_type=kind, household_id=household
+        )
+        if not self.profile.household_in_answers:
+            reply.pop("householdId", None)
         return reply
 
     def _ok(self, header: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -454,8 +518,8 @@ class FakeS2Player:
         self.lock.notify_all()
         event_header = {
             "namespace": "audioClip:1",
-            "type": "audioClipStatus",
-            "name": "audioClipStatus",
+            "type": self.profile.event_type,
+            "name": self.profile.event_type,
             "householdId": self.household.household_id,
             "playerId": self.player_id,
         }
@@ -466,3 +530,12 @@ class FakeS2Player:
         for connection in list(self._subscribers):
             # Sent from this thread under the lock: events keep their order per connection.
             self._send(connection, event)
+
+
+def _json_response(
+    connection: ServerConnection, status: HTTPStatus, body: dict[str, Any]
+) -> Response:
+    response = connection.respond(status, json.dumps(body))
+    del response.headers["Content-Type"]
+    response.headers["Content-Type"] = "application/json"
+    return response

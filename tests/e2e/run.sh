@@ -463,8 +463,12 @@ check_doctor() {
     local out
     out=$(compose exec -T sonos_bridge sonos-bridge doctor 2>/dev/null) ||
         { echo "doctor failed: $out" >&2; return 1; }
-    [[ $(grep -c '^ok ' <<<"$out") == 4 ]] || { echo "doctor said: $out" >&2; return 1; }
-    echo "3 speakers and the clip URL ok"
+    # Four checks (3 speakers, the clip URL), then one mode line per speaker: only Den is S2.
+    [[ $(grep -c '^ok ' <<<"$out") == 7 ]] || { echo "doctor said: $out" >&2; return 1; }
+    grep -q '^ok    mode Den (.*): clip (model One, S2, key ok' <<<"$out" &&
+        [[ $(grep -c '^ok    mode .*: takeover (' <<<"$out") == 2 ]] ||
+        { echo "doctor's mode lines: $out" >&2; return 1; }
+    echo "3 speakers and the clip URL ok; Den plays clips, Kitchen and Office take over"
 }
 
 # Named before the checks run: `check` runs each one in a subshell, so names set inside

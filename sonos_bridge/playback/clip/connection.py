@@ -1,10 +1,16 @@
 """One kept-open WebSocket to one speaker's S2 API (wss://<ip>:1443/websocket/api).
 
+The household id every `groups:1` command needs comes from the speaker's local/info answer
+(`clip_local_info`); only when that is missing (older firmware) is it read from the answer
+to an empty command, which not every firmware gives (a refusal captured in the wild carries
+no `householdId`): then the connection fails at once rather than waiting out its timeout.
+
 The bridge is thread-based, so this uses the `websockets` library's synchronous client:
 no event loop to own. Threads: websockets runs one background thread per connection that
 reads the socket; this class adds one reader thread (`s2-<ip>`) that decodes frames,
 completes the future of the command a frame answers (by `cmdId`) and records clip status
-events in the connection's `ClipTracker`. The reader touches nothing else. Callers
+events in the connection's `ClipTracker`; an event type it does not know is logged once
+per process (`_report_unknown`). The reader touches nothing else. Callers
 (coordinator workers, the probe) block in `request` or `ClipTracker.wait` with a timeout;
 any number of them may share one connection.
 
@@ -30,10 +36,12 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from sonos_bridge.playback.clip.errors import (
+    NoClipSupportError,
     S2CommandError,
     S2ConnectionLostError,
     S2KeyRefusedError,
     S2NoAnswerError,
+    S2SilentError,
     S2UnreachableError,
 )
 from sonos_bridge.playback.clip.protocol import (
@@ -47,6 +55,7 @@ from sonos_bridge.playback.clip.protocol import (
     clip_states,
     decode_message,
     encode_command,
+    is_clip_event,
     websocket_url,
 )
 
@@ -55,8 +64,12 @@ logger = logging.getLogger(__name__)
 KEEP_CLIPS = 64  # clip states remembered per connection (other apps' clips included)
 MAX_FRAME = 4 * 1024 * 1024  # getGroups of a large household stays far below this
 
+_unknown_events: set[str] = set()  # event types already reported, for every connection
+_unknown_lock = threading.Lock()
 
-def _insecure_tls() -> ssl.SSLContext:
+
+def insecure_tls() -> ssl.SSLContext:
+    """Speakers present a certificate Sonos signed for no host name we could check."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = False
@@ -137,13 +150,16 @@ class S2Connection:
         self._reader.start()
 
     @classmethod
-    def open(cls, ip: str, timeout: float, port: int = PORT) -> S2Connection:
-        """Connect and learn the household id; raises a `ClipUnavailableError` subclass."""
+    def open(
+        cls, ip: str, timeout: float, port: int = PORT, household_id: str | None = None
+    ) -> S2Connection:
+        """Connect (and learn the household id unless given); raises a
+        `ClipUnavailableError` subclass."""
         url = websocket_url(ip, port)
         try:
             websocket = connect(
                 url,
-                ssl=_insecure_tls(),
+                ssl=insecure_tls(),
                 additional_headers={"X-Sonos-Api-Key": API_KEY},
                 subprotocols=[Subprotocol(SUBPROTOCOL)],
                 open_timeout=timeout,
@@ -158,13 +174,16 @@ class S2Connection:
             if code in (401, 403):
                 raise S2KeyRefusedError(f"port {port} refused the API key (HTTP {code})") from None
             raise S2UnreachableError(f"port {port} answered HTTP {code}, not a WebSocket") from None
-        except (OSError, TimeoutError, InvalidHandshake) as exc:
+        except TimeoutError:
+            raise S2SilentError(f"port {port} did not answer within {timeout:g} s") from None
+        except (OSError, InvalidHandshake) as exc:
             raise S2UnreachableError(f"port {port} is not reachable ({_reason(exc)})") from None
-        try:
-            household_id = _household_id(websocket, timeout)
-        except BaseException:
-            websocket.close()
-            raise
+        if household_id is None:
+            try:
+                household_id = _household_id(websocket, timeout)
+            except BaseException:
+                websocket.close()
+                raise
         return cls(ip, websocket, household_id)
 
     @property
@@ -228,6 +247,9 @@ class S2Connection:
             if future is not None and not future.done():
                 future.set_result(message)
             return
+        if not is_clip_event(message):
+            _report_unknown(self.ip, message)
+            return
         for state in clip_states(message):
             self.clips.record(state)
 
@@ -243,8 +265,23 @@ class S2Connection:
         self.clips.close()
 
 
+def _report_unknown(ip: str, message: Message) -> None:
+    """An event the bridge does not follow: said once, so a firmware change is noticed."""
+    kind = f"{message.header.get('namespace')}/{message.event_type}"
+    with _unknown_lock:
+        if kind in _unknown_events:
+            return
+        _unknown_events.add(kind)
+    logger.warning(
+        "Speaker %s sent an event of a type the bridge does not follow (%s); ignoring it "
+        "and any more of its kind. If clips never seem to end, please report this line.",
+        ip,
+        kind,
+    )
+
+
 def _household_id(websocket: ClientConnection, timeout: float) -> str:
-    """Send the empty command: speakers refuse it, but their answer names the household."""
+    """Send the empty command: some firmware refuses it with the household in the header."""
     deadline = time.monotonic() + timeout
     try:
         websocket.send("[{},{}]")
@@ -253,6 +290,11 @@ def _household_id(websocket: ClientConnection, timeout: float) -> str:
             household = message.header.get("householdId")
             if household:
                 return str(household)
+            if message.is_answer:
+                raise NoClipSupportError(
+                    "the speaker names no household (no local/info, and its answers carry "
+                    "no householdId)"
+                )
     except TimeoutError:
         raise S2UnreachableError(f"no household id within {timeout:g} s") from None
     except ConnectionClosed:

@@ -9,6 +9,7 @@ Every message reads as the end of "<speaker>: ..." in a log line or a result's `
 from __future__ import annotations
 
 from sonos_bridge.errors import SpeakerError
+from sonos_bridge.playback.clip.error_kinds import ErrorKind, explain, kind_of
 
 
 class ClipError(SpeakerError):
@@ -23,6 +24,10 @@ class S2UnreachableError(ClipUnavailableError):
     """Port 1443 does not answer or speak TLS/WebSocket: an S1 speaker, or a firewall."""
 
 
+class S2SilentError(S2UnreachableError):
+    """Port 1443 took the connection (or dropped it silently) but never answered in time."""
+
+
 class S2KeyRefusedError(ClipUnavailableError):
     """The speaker refused the WebSocket handshake (API key or subprotocol)."""
 
@@ -31,21 +36,34 @@ class S2CommandError(ClipUnavailableError):
     """The speaker answered a command with `globalError` (seen after firmware updates)."""
 
     def __init__(self, command: str, error_code: str) -> None:
-        super().__init__(f"{command} was refused with {error_code}")
+        super().__init__(f"{command} was refused with {explain(error_code)}")
         self.command = command
         self.error_code = error_code
+
+    @property
+    def transient(self) -> bool:
+        """A refusal that describes the moment: clips stay on for the next announcement."""
+        return kind_of(self.error_code) is ErrorKind.TRANSIENT
 
 
 class NoClipSupportError(ClipUnavailableError):
     """The probe found no AUDIO_CLIP capability, a denied model or a stereo pair."""
 
 
+class ProbePendingError(NoClipSupportError):
+    """The speaker's capability probe has not answered yet: this announcement takes over."""
+
+
 class ClipLoadError(ClipUnavailableError):
     """The speaker accepted the clip, then reported ERROR before playing any of it."""
 
     def __init__(self, error_code: str) -> None:
-        super().__init__(f"the clip failed before it started ({error_code})")
+        super().__init__(f"the clip failed before it started ({explain(error_code)})")
         self.error_code = error_code
+
+    @property
+    def transient(self) -> bool:
+        return kind_of(self.error_code) is ErrorKind.TRANSIENT
 
 
 class S2ConnectionLostError(ClipUnavailableError):

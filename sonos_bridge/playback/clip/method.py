@@ -60,12 +60,16 @@ class ClipMode:
         """A clip changes nothing on a speaker: a crash leaves nothing to restore."""
         return []
 
-    def unavailable(self, members: Sequence[Speaker]) -> str | None:
-        """Why some member cannot play clips (from the cached probe), or None if all can."""
+    def unavailable(self, members: Sequence[Speaker], wait: float | None = None) -> str | None:
+        """Why some member cannot play clips (from the kept probes), or None if all can.
+
+        A member not probed yet is waited for at most `wait` (the player's `probe_wait`
+        unless clips are required), so an announcement never waits out a slow probe."""
+        supports = self.player.support_many([member.ip for member in members], wait)
         reasons = [
             f"{member.name} cannot play audio clips: {support.unavailable}"
             for member in members
-            if (support := self.player.support(member.ip)).unavailable
+            if (support := supports[member.ip]).unavailable
         ]
         return "; ".join(reasons) or None
 
@@ -139,10 +143,14 @@ class ClipSession:
     def take_warnings(self) -> list[str]:
         return []
 
-    def play(self, audio: Prepared, announcement: Announcement) -> int:
-        """Play on every member at once; the latency runs to the last member's ACTIVE."""
+    def play(self, audio: Prepared, announcement: Announcement, *, patient: bool = False) -> int:
+        """Play on every member at once; the latency runs to the last member's ACTIVE.
+
+        `patient`: clips are required (no takeover to fall back to), so a probe still
+        running is waited for to its end instead of `probe_wait`."""
         members = self.group.members
-        reason = self.mode.unavailable(members)
+        wait = self.mode.player.full_probe_wait if patient else None
+        reason = self.mode.unavailable(members, wait)
         if reason is not None:
             raise NoClipSupportError(reason)
         turns = {

@@ -1,8 +1,10 @@
 """How an audio clip is played on a Sonos S2 speaker.
 
-1. Once per speaker (and again at every speaker-list refresh) a connection is opened to
-   its port 1443, `getGroups` tells whether clips can be used there (`probe`), and the
-   connection subscribes to `audioClip:1` events. The connection is kept for later clips.
+1. Once per speaker (and again at every speaker-list refresh), in the background, the
+   speaker is asked what it is (`probe`: local/info, then `getGroups` over a connection to
+   its port 1443), and the connection subscribes to `audioClip:1` events. The connection
+   is kept for later clips. An announcement never waits for a probe beyond `probe_wait`
+   (250 ms) after the probe began: a speaker not known by then is taken over this time.
 2. `loadAudioClip` with the speaker's own player id, the clip's URL on the bridge's audio
    server (or none for the speaker's built-in chime), the volume and the priority. The
    speaker answers at once with the clip's id, fetches the URL itself, and reports
@@ -14,12 +16,16 @@ ducks under the clip and carries on.
 
 Failures are typed (see `errors`): before anything was heard they are
 `ClipUnavailableError` and the caller plays the takeover way instead; the reason is kept
-per speaker until the next refresh and logged once. After the clip started they are
-`ClipPlaybackError` and the request fails with the reason.
+per speaker until the next refresh and logged once, unless the speaker's error code says
+it is momentary (`clip_error_kinds`): then only that announcement is taken over. After
+the clip started they are `ClipPlaybackError` and the request fails with the reason.
 
 Threads: `play` blocks its caller (a coordinator worker) until the clip ended; `play_many`
-runs one `play_in_turn` per speaker on this player's pool; `refresh` runs on the speaker-refresh
-thread. Per speaker a lock serialises connecting and probing; clips themselves run
+runs one `play_in_turn` per speaker on this player's pool; probes run on the probe pool
+(threads "clip-probe_N"), started by `refresh` (which the speaker-refresh thread calls and
+which waits for them) or by `support` for a speaker not known yet (which waits at most
+`probe_wait`). Per speaker a lock serialises probing; verdicts are swapped under the
+player's lock, so a coordinator worker never waits behind a probe; clips themselves run
 unlocked, several threads may wait on one connection's `ClipTracker`.
 """
 
@@ -30,8 +36,9 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sonos_bridge.playback.clip.connection import S2Connection, TrackedClip
@@ -42,11 +49,12 @@ from sonos_bridge.playback.clip.errors import (
     ClipTimeoutError,
     ClipUnavailableError,
     NoClipSupportError,
+    ProbePendingError,
     S2CommandError,
     S2ConnectionLostError,
     S2NoAnswerError,
 )
-from sonos_bridge.playback.clip.probe import ClipSupport, probe
+from sonos_bridge.playback.clip.probe import ClipSupport, pending, probe_speaker, verdict
 from sonos_bridge.playback.clip.protocol import (
     APP_ID,
     FINAL_STATUSES,
@@ -67,7 +75,8 @@ class ClipOptions:
 
     timeout: float = 5.0  # to connect, per command, and for a clip to start
     margin: float = 10.0  # beyond the clip's length before giving up on its end
-    deny_models: tuple[str, ...] = ("Play:1",)
+    deny_models: tuple[str, ...] = ("Play:1", "Play:3")
+    probe_wait: float = 0.25  # an announcement waits for a probe until this long after it began
     port: int = PORT
     app_id: str = APP_ID
     workers: int = 32  # speakers served at once by `play_many` (threads made as needed)
@@ -131,16 +140,47 @@ class ClipPlayer:
         self._links: dict[str, _Link] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="clip")
+        # Probes of speakers at once; a silent speaker holds one thread for its timeouts.
+        self._probes = ThreadPoolExecutor(self.options.workers, thread_name_prefix="clip-probe")
+        self._probing: dict[str, tuple[Future[ClipSupport], float]] = {}  # and when it began
 
     # ------------------------------------------------------------ support
-    def support(self, ip: str) -> ClipSupport:
-        """The cached verdict for `ip`, probing it first when unknown or disconnected."""
+    def support(self, ip: str, wait: float | None = None) -> ClipSupport:
+        """The verdict for `ip`; see `support_many`."""
+        return self.support_many([ip], wait)[ip]
+
+    def support_many(self, ips: Sequence[str], wait: float | None = None) -> dict[str, ClipSupport]:
+        """The verdicts as known now, never blocking behind a slow probe.
+
+        A speaker not known yet (or whose connection was lost) gets a probe in the
+        background (or joins the running one), awaited until `wait` seconds after that
+        probe began (`options.probe_wait` by default): a probe running since the bridge
+        started costs an announcement nothing more. Without an answer by then the verdict
+        is "pending" and the announcement takes over.
+        """
+        wait = self.options.probe_wait if wait is None else wait
+        verdicts = {ip: self._usable(ip) for ip in ips}
+        probes = {ip: self._probe_soon(ip) for ip, known in verdicts.items() if known is None}
+        found: dict[str, ClipSupport] = {}
+        for ip, (future, began) in probes.items():
+            try:
+                found[ip] = future.result(max(0.0, began + wait - time.monotonic()))
+            except FutureTimeout:
+                found[ip] = pending(ip)
+        return {ip: verdicts[ip] or found[ip] for ip in ips}
+
+    def _usable(self, ip: str) -> ClipSupport | None:
+        """The kept verdict, unless there is none or its connection was lost since."""
         link = self._link(ip)
-        with link.lock:
-            support, connection = link.support, link.connection
-            if support is None or (support.supported and (connection is None or connection.closed)):
-                support = self._probe_locked(ip, link)
-            return support
+        support, connection = link.support, link.connection
+        if support is None or (support.supported and (connection is None or connection.closed)):
+            return None
+        return support
+
+    @property
+    def full_probe_wait(self) -> float:
+        """The longest a probe can take: local/info, the WebSocket and getGroups, each bounded."""
+        return 3 * self.options.timeout + 1
 
     def knows(self, ip: str) -> bool:
         """Whether `ip` has been probed (and not forgotten by a refresh since)."""
@@ -149,14 +189,24 @@ class ClipPlayer:
         return link is not None and link.support is not None
 
     def refresh(self, ips: Iterable[str]) -> dict[str, ClipSupport]:
-        """Probe every listed speaker again (with the speaker list); forget the others."""
+        """Probe every listed speaker again (with the speaker list) and forget the others;
+        waits for the probes (the caller is the refresh thread or `doctor`)."""
         wanted = list(dict.fromkeys(ips))
         with self._lock:
             gone = [ip for ip in self._links if ip not in wanted]
             for ip in gone:
                 self._drop(ip, self._links.pop(ip))
-        futures = {ip: self._pool.submit(self._reprobe, ip) for ip in wanted}
+        futures = {ip: self._probe_soon(ip)[0] for ip in wanted}
         return {ip: future.result() for ip, future in futures.items()}
+
+    def _probe_soon(self, ip: str) -> tuple[Future[ClipSupport], float]:
+        """The running probe of `ip` and when it began, or a new one on the probe pool."""
+        with self._lock:
+            running = self._probing.get(ip)
+            if running is None or running[0].done():
+                running = (self._probes.submit(self._reprobe, ip), time.monotonic())
+                self._probing[ip] = running
+            return running
 
     def _reprobe(self, ip: str) -> ClipSupport:
         link = self._link(ip)
@@ -165,19 +215,19 @@ class ClipPlayer:
 
     def _probe_locked(self, ip: str, link: _Link) -> ClipSupport:
         options = self.options
-        try:
-            if link.connection is None or link.connection.closed:
-                link.connection, link.subscribed = None, None
-                link.connection = S2Connection.open(ip, options.timeout, options.port)
-            support = probe(link.connection, options.timeout, options.deny_models)
-            if support.supported and link.subscribed != support.player_id:
-                assert support.player_id is not None
-                link.connection.request(
+        capability, connection = probe_speaker(ip, link.connection, options.timeout, options.port)
+        if connection is not link.connection:
+            link.connection, link.subscribed = connection, None
+        support = verdict(capability, options.deny_models)
+        if support.supported and connection is not None and link.subscribed != support.player_id:
+            assert support.player_id is not None
+            try:
+                connection.request(
                     "audioClip:1", "subscribe", timeout=options.timeout, playerId=support.player_id
                 )
                 link.subscribed = support.player_id
-        except ClipUnavailableError as exc:
-            support = ClipSupport(ip, unavailable=str(exc))
+            except ClipUnavailableError as exc:
+                support = verdict(replace(capability, problem=f"subscribe failed: {exc}"), ())
         if not support.supported and link.connection is not None:
             link.connection.close()
             link.connection, link.subscribed = None, None
@@ -186,11 +236,12 @@ class ClipPlayer:
 
     def _remember(self, ip: str, link: _Link, support: ClipSupport) -> None:
         """Keep the verdict; log each verdict once per speaker, however often it returns."""
-        link.support = support
-        verdict = support.unavailable or ""
-        if verdict in link.logged:
-            return
-        link.logged.add(verdict)
+        with self._lock:
+            link.support = support
+            verdict = support.unavailable or ""
+            if verdict in link.logged:
+                return
+            link.logged.add(verdict)
         if support.supported:
             logger.info("Speaker %s plays announcements as audio clips (%s)", ip, support.model)
         else:
@@ -201,11 +252,21 @@ class ClipPlayer:
                 support.unavailable,
             )
 
-    def _mark_unavailable(self, ip: str, reason: str) -> None:
+    def _refused(self, ip: str, error: S2CommandError | ClipLoadError) -> None:
+        """A refused clip: a transient code takes this announcement over and keeps clips on;
+        any other keeps clips off for this speaker until the next refresh."""
+        if error.transient:
+            logger.info(
+                "Speaker %s refused a clip for the moment (%s); this announcement takes "
+                "over, the next one is a clip again",
+                ip,
+                error,
+            )
+            return
         link = self._link(ip)
-        with link.lock:
-            if link.support is not None:
-                self._remember(ip, link, ClipSupport(ip, unavailable=reason))
+        known = link.support
+        if known is not None:
+            self._remember(ip, link, replace(known, unavailable=str(error)))
 
     # ------------------------------------------------------------ playing
     def play(self, ip: str, request: ClipRequest) -> ClipPlayed:
@@ -214,7 +275,8 @@ class ClipPlayer:
         link = self._link(ip)
         connection = link.connection
         if not support.supported or support.player_id is None or connection is None:
-            raise NoClipSupportError(support.unavailable or "no audio clip support")
+            refused = ProbePendingError if support.pending else NoClipSupportError
+            raise refused(support.unavailable or "no audio clip support")
         loaded_at = time.monotonic()
         clip_id = self._load(ip, connection, support.player_id, request)
         clip = self._await_start(ip, connection, support.player_id, clip_id)
@@ -271,7 +333,7 @@ class ClipPlayer:
         except S2NoAnswerError as exc:  # it may play anyway: never play it twice
             raise ClipPlaybackError(f"{exc}; the clip may have played") from None
         except S2CommandError as exc:
-            self._mark_unavailable(ip, str(exc))
+            self._refused(ip, exc)
             raise
         clip_id = answer.get("id")
         if not clip_id:
@@ -290,7 +352,7 @@ class ClipPlayer:
             return clip
         if clip.status == ClipStatus.ERROR:
             error = ClipLoadError(clip.error_code or "no error code")
-            self._mark_unavailable(ip, str(error))
+            self._refused(ip, error)
             raise error
         raise ClipPlaybackError(f"the clip was {clip.status.lower()} before it started")
 
@@ -332,6 +394,7 @@ class ClipPlayer:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._probes.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             links = list(self._links.items())
             self._links.clear()

@@ -1,89 +1,113 @@
-"""Whether a speaker can play audio clips, decided once per speaker-list refresh.
+"""Whether a speaker can play audio clips, asked in the background at each speaker refresh.
 
-A speaker's own `getGroups` answer lists every player with its capabilities and the
-devices bonded into it. Clips are used only where they leave the music alone: the
-player has AUDIO_CLIP, its model is not denied (a Play:1 pauses its whole group for
-~3 s per clip), and it is not a stereo pair (a clip plays on one side only). A home
-theatre set (soundbar with sub or surrounds) plays clips on the soundbar and is fine.
+One probe asks the speaker what it is, the documented way first: `local/info` over HTTPS
+(household and player ids, model), then `getGroups` over its WebSocket (capabilities, and
+the devices bonded into it with their channels). `clip_capability` turns the answers into
+a `SpeakerCapability` and says whether clips are used there. Each probe step is bounded by
+the bridge's timeout; the clip player runs probes on its own threads and never makes an
+announcement wait for one longer than `ClipOptions.probe_wait`.
+
+Threads: `probe_speaker` runs on the clip player's probe pool (one speaker per thread, with
+that speaker's lock held), or on `doctor`'s thread.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
 
+from sonos_bridge.playback.clip.capability import (
+    LocalInfo,
+    Reach,
+    SpeakerCapability,
+    capability_from,
+    clip_refusal,
+)
 from sonos_bridge.playback.clip.connection import S2Connection
+from sonos_bridge.playback.clip.errors import (
+    ClipUnavailableError,
+    S2KeyRefusedError,
+    S2SilentError,
+    S2UnreachableError,
+)
+from sonos_bridge.playback.clip.local_info import LocalInfoUnavailableError, fetch_local_info
 
-AUDIO_CLIP = "AUDIO_CLIP"
-HOME_THEATER = "HT_PLAYBACK"
+logger = logging.getLogger(__name__)
+
+PENDING = "its clip probe has not answered yet"
 
 
 @dataclass(frozen=True, slots=True)
 class ClipSupport:
-    """What the probe learned about one speaker; `unavailable` says why clips cannot play."""
+    """The verdict on one speaker; `unavailable` says why clips are not used there."""
 
     ip: str
     player_id: str | None = None
     model: str | None = None
     unavailable: str | None = None
+    capability: SpeakerCapability | None = None
 
     @property
     def supported(self) -> bool:
         return self.unavailable is None and self.player_id is not None
 
-
-def probe(connection: S2Connection, timeout: float, deny_models: Iterable[str]) -> ClipSupport:
-    """Ask the speaker for its household's players and judge the one it is."""
-    groups = connection.request(
-        "groups:1",
-        "getGroups",
-        {"includeDeviceInfo": True},
-        timeout=timeout,
-        householdId=connection.household_id,
-    )
-    return assess(groups, connection.ip, deny_models)
+    @property
+    def pending(self) -> bool:
+        return self.capability is not None and self.capability.reach is Reach.PENDING
 
 
-def assess(groups: dict[str, Any], ip: str, deny_models: Iterable[str]) -> ClipSupport:
-    player = _player_at(groups, ip)
-    if player is None:
-        return ClipSupport(ip, unavailable="bonded into another player (its other half plays)")
-    player_id = str(player.get("id", ""))
-    model = _model(player)
-    capabilities = set(player.get("capabilities") or [])
-    devices = player.get("deviceIds") or [player_id]
-    denied = {_short_model(name) for name in deny_models if name.strip()}
-    reason = None
-    if AUDIO_CLIP not in capabilities:
-        reason = "no AUDIO_CLIP capability"
-    elif model is not None and _short_model(model) in denied:
-        reason = f"model {model} is on the clip deny list (SONOS_CLIP_DENY_MODELS)"
-    elif len(devices) > 1 and HOME_THEATER not in capabilities:
-        reason = "a stereo pair plays a clip on one side only"
-    return ClipSupport(ip, player_id or None, model, reason)
+def verdict(capability: SpeakerCapability, deny_models: Iterable[str]) -> ClipSupport:
+    refusal = clip_refusal(capability, deny_models)
+    return ClipSupport(capability.ip, capability.player_id, capability.model, refusal, capability)
 
 
-def _player_at(groups: dict[str, Any], ip: str) -> dict[str, Any] | None:
-    for player in groups.get("players") or []:
-        if (
-            isinstance(player, dict)
-            and urlsplit(str(player.get("websocketUrl", ""))).hostname == ip
-        ):
-            return player
-    return None
+def pending(ip: str) -> ClipSupport:
+    """The verdict while the first probe runs: take this announcement over."""
+    return verdict(SpeakerCapability(ip, Reach.PENDING, problem=PENDING), ())
 
 
-def _model(player: dict[str, Any]) -> str | None:
-    devices = [d for d in player.get("devices") or [] if isinstance(d, dict)]
-    primary = next((d for d in devices if d.get("id") == player.get("id")), None)
-    primary = primary or (devices[0] if devices else None)
-    name = primary.get("modelDisplayName") if primary else None
-    return str(name) if name else None
+def unreachable(ip: str, error: ClipUnavailableError) -> SpeakerCapability:
+    """What a failure before the WebSocket answered says about the speaker."""
+    if isinstance(error, S2KeyRefusedError):
+        reach = Reach.KEY_REFUSED
+    elif isinstance(error, S2SilentError):
+        reach = Reach.NO_ANSWER
+    elif isinstance(error, S2UnreachableError):
+        reach = Reach.NO_S2
+    else:
+        reach = Reach.S2
+    return SpeakerCapability(ip, reach, problem=str(error))
 
 
-def _short_model(model: str) -> str:
-    """ "Sonos Play:1" (UPnP's spelling) and "Play:1" are the same model."""
-    name = model.strip().casefold()
-    return name.removeprefix("sonos ").strip()
+def probe_speaker(
+    ip: str, connection: S2Connection | None, timeout: float, port: int
+) -> tuple[SpeakerCapability, S2Connection | None]:
+    """Ask the speaker; returns what it is and the open connection (None if it failed).
+
+    `connection` is the one kept from an earlier probe, reused while it is open.
+    """
+    try:
+        info: LocalInfo | None = fetch_local_info(ip, timeout, port)
+    except LocalInfoUnavailableError as exc:
+        logger.debug("Speaker %s: %s; learning its ids over the WebSocket", ip, exc)
+        info = None
+    except ClipUnavailableError as exc:
+        return unreachable(ip, exc), None
+    try:
+        if connection is None or connection.closed:
+            household = info.household_id if info is not None else None
+            connection = S2Connection.open(ip, timeout, port, household_id=household)
+        household_id = info.household_id if info is not None else connection.household_id
+        groups = connection.request(
+            "groups:1",
+            "getGroups",
+            {"includeDeviceInfo": True},
+            timeout=timeout,
+            householdId=household_id,
+        )
+    except ClipUnavailableError as exc:
+        if connection is not None:
+            connection.close()
+        return unreachable(ip, exc), None
+    return capability_from(ip, groups, info, household_id), connection

@@ -2,9 +2,12 @@
 
 Every message is a JSON array `[header, body]`. A command's header names `namespace`,
 `command`, a `cmdId` the answer echoes, and path ids (`householdId`, `playerId`); the
-answer has `success` and a body whose `_objectType` names it (`globalError` with an
-`errorCode` when it failed). Events have a `type` instead, for clips `audioClipStatus`
-with the list of clips that changed. Pure functions and values, no I/O.
+answer has `success`, a `type` naming its body (`globalError` with an `errorCode` when it
+failed) and `householdId` only when the request had one. Events have a `type` and no
+`response`: for clips Sonos' documentation names it `audioClipStatus` (a list of the clips
+that changed), while two maintained clients (aiosonos, a .NET client) expect `audioClip`;
+both are followed, with either a list or one clip as the body. Pure functions and values,
+no I/O.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ PATH = "/websocket/api"
 API_KEY = "123e4567-e89b-12d3-a456-426655440000"
 SUBPROTOCOL = "v1.api.smartspeaker.audio"
 APP_ID = "io.github.mqtt-home-voice.sonos-bridge"
-CLIP_STATUS_EVENT = "audioClipStatus"
+# The documented event type name, and the one other maintained clients use.
+CLIP_STATUS_EVENTS = frozenset({"audioClipStatus", "audioClip"})
 
 
 class Priority(StrEnum):
@@ -117,12 +121,19 @@ def decode_message(raw: str | bytes) -> Message:
     return Message(document[0], document[1])
 
 
+def is_clip_event(message: Message) -> bool:
+    return message.event_type in CLIP_STATUS_EVENTS
+
+
 def clip_states(message: Message) -> list[ClipState]:
-    """The clips an audioClipStatus event reports; other events report none."""
-    if message.event_type != CLIP_STATUS_EVENT:
+    """The clips a clip event reports (a list, or one clip as the body); others report none."""
+    if not is_clip_event(message):
         return []
+    clips = message.body.get("audioClips")
+    if not isinstance(clips, list):
+        clips = [message.body]
     states = []
-    for clip in message.body.get("audioClips", []):
+    for clip in clips:
         if isinstance(clip, dict) and "id" in clip and "status" in clip:
             code = clip.get("errorCode")
             states.append(ClipState(str(clip["id"]), str(clip["status"]), code and str(code)))

@@ -17,6 +17,7 @@ from testkit.support.audio import write_mp3
 
 SPEED = 0.05  # a 1 s clip plays for 50 ms
 FIRST_HOST = 150  # loopback addresses apart from the bridge tests' (100 up)
+PROBE_WAIT = 10.0
 
 PlayerFactory = Callable[..., FakeS2Player]
 
@@ -74,7 +75,9 @@ def audio(tmp_path: Path) -> Iterator[AudioFiles]:
 
 @pytest.fixture
 def clip_player() -> Iterator[ClipPlayer]:
-    player = ClipPlayer(ClipOptions(timeout=2.0, margin=2.0))
+    # These tests are about the clips, not about how long an announcement waits for a
+    # probe (test_clip_probes is): a probe on a loaded machine may take over 250 ms.
+    player = ClipPlayer(ClipOptions(timeout=2.0, margin=2.0, probe_wait=PROBE_WAIT))
     try:
         yield player
     finally:

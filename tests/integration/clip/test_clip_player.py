@@ -21,9 +21,9 @@ from sonos_bridge.playback.clip.errors import (
 )
 from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayed, ClipPlayer, ClipRequest
 from sonos_bridge.playback.clip.protocol import Priority
-from testkit.fakes.s2 import DEFAULT_CAPABILITIES, FakeS2Player, S2Profile
+from testkit.fakes.s2 import DEFAULT_CAPABILITIES, FakeS2Player, S2Profile, stereo_pair, with_sub
 from testkit.fakes.speaker import FakeSonosSystem
-from tests.integration.clip.conftest import AudioFiles, PlayerFactory
+from tests.integration.clip.conftest import PROBE_WAIT, AudioFiles, PlayerFactory
 
 
 def speech(audio: AudioFiles, ip: str, seconds: float = 1.0, **options: object) -> ClipRequest:
@@ -128,8 +128,9 @@ def test_a_refused_api_key_is_unavailable_with_the_reason(
 ) -> None:
     kitchen = s2_player("Kitchen", S2Profile(api_key="another-key"))
     support = clip_player.support(kitchen.ip)
-    assert support.unavailable == "port 1443 refused the API key (HTTP 401)"
-    assert kitchen.refused == ["API key missing or wrong"]
+    assert support.unavailable == (
+        "port 1443 refused the API key (HTTP 400, ERROR_API_KEY_VALIDATION_FAILED)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -144,7 +145,7 @@ def test_a_refused_api_key_is_unavailable_with_the_reason(
             "model Play:1 is on the clip deny list (SONOS_CLIP_DENY_MODELS)",
         ),
         (
-            S2Profile(bonded_device_ids=("RINCON_RIGHT01400",)),
+            S2Profile(**stereo_pair()),
             "a stereo pair plays a clip on one side only",
         ),
     ],
@@ -168,11 +169,11 @@ def test_a_home_theatre_set_plays_clips_and_an_empty_deny_list_allows_a_play1(
         "TV",
         S2Profile(
             capabilities=(*DEFAULT_CAPABILITIES, "HT_PLAYBACK"),
-            bonded_device_ids=("RINCON_SUB01400",),
+            **with_sub(),
         ),
     )
     play1 = s2_player("Bath", S2Profile(model="Play:1"))
-    player = ClipPlayer(ClipOptions(timeout=2.0, deny_models=()))
+    player = ClipPlayer(ClipOptions(timeout=2.0, deny_models=(), probe_wait=PROBE_WAIT))
     try:
         assert player.support(beam.ip).supported
         assert player.support(play1.ip).supported
@@ -206,7 +207,7 @@ def test_an_unanswered_load_fails_without_falling_back(
     s2_player: PlayerFactory, audio: AudioFiles
 ) -> None:
     kitchen = s2_player("Kitchen", S2Profile(load_hangs=True))
-    player = ClipPlayer(ClipOptions(timeout=0.3))
+    player = ClipPlayer(ClipOptions(timeout=0.3, probe_wait=PROBE_WAIT))
     try:
         # The speaker may still play it: a takeover now could play the announcement twice.
         with pytest.raises(ClipPlaybackError, match=r"no answer to loadAudioClip within 0\.3 s"):
@@ -242,7 +243,7 @@ def test_a_low_clip_waits_behind_a_high_one_and_times_out_if_it_never_starts(
     s2_player: PlayerFactory, audio: AudioFiles
 ) -> None:
     kitchen = s2_player("Kitchen")
-    player = ClipPlayer(ClipOptions(timeout=0.5, margin=0.5))
+    player = ClipPlayer(ClipOptions(timeout=0.5, margin=0.5, probe_wait=PROBE_WAIT))
     high = BackgroundClip(player, kitchen, speech(audio, kitchen.ip, 60.0, priority=Priority.HIGH))
     try:
         with pytest.raises(ClipTimeoutError, match="did not start"):

@@ -43,12 +43,18 @@ def bridge_factory(
 ) -> Iterator[BridgeFactory]:
     started: list[BridgeService] = []
 
-    def make(options: PlaybackOptions = FAST, **overrides: Any) -> BridgeService:
+    def make(
+        options: PlaybackOptions = FAST, *, wait_for_probes: bool = True, **overrides: Any
+    ) -> BridgeService:
+        """A started bridge; by default once it knows which speakers play clips (an
+        announcement sent sooner takes over a speaker whose probe has not answered)."""
         hosts = [speaker.ip for speaker in sonos.speakers.values()]
         settings = bridge_settings(broker, tmp_path / "bridge", hosts, **overrides)
         service = start_bridge(settings, options)
         started.append(service)
         wait_subscribed(broker)
+        if wait_for_probes and not service.first_probes.wait(30):
+            raise AssertionError("the bridge did not finish probing the speakers for clips")
         return service
 
     yield make

@@ -19,7 +19,7 @@ from sonos_bridge.ha_discovery import COMMAND_TEMPLATE
 from sonos_bridge.playback.clip.player import ClipOptions, ClipPlayer, ClipRequest
 from sonos_bridge.playback.clip.protocol import Priority
 from testkit.fakes.harness import LONG_TEXT, radio_back, request, results, wait_result
-from testkit.fakes.s2 import S2Profile
+from testkit.fakes.s2 import S2Profile, stereo_pair
 from testkit.fakes.speaker import RADIO_URI, FakeSonosSystem, FakeSpeaker
 from testkit.support.broker import free_port
 from testkit.support.probe import Probe
@@ -108,10 +108,10 @@ def test_a_group_plays_its_clips_on_every_member_at_once(
         (None, "port 1443 is not reachable (connection refused)"),
         (S2Profile(capabilities=("PLAYBACK", "CLOUD")), "no AUDIO_CLIP capability"),
         (S2Profile(model="Play:1"), "model Play:1 is on the clip deny list"),
-        (S2Profile(bonded_device_ids=("RINCON_RIGHT01400",)), "a stereo pair plays a clip"),
-        (S2Profile(api_key="another"), "port 1443 refused the API key (HTTP 401)"),
+        (S2Profile(**stereo_pair()), "a stereo pair plays a clip"),
+        (S2Profile(api_key="another"), "port 1443 refused the API key (HTTP 400"),
         (S2Profile(load_error="ERROR_COMMAND_FAILED"), "refused with ERROR_COMMAND_FAILED"),
-        (S2Profile(play_error="ERROR_AUDIO_CLIP_EXPIRED"), "before it started (ERROR_AUDIO_CLIP"),
+        (S2Profile(play_error="ERROR_CORRUPT_FILE"), "before it started (ERROR_CORRUPT_FILE"),
     ],
     ids=["s1", "no-capability", "play1", "stereo-pair", "wrong-key", "global-error", "error"],
 )
@@ -365,3 +365,46 @@ def test_home_assistants_notify_entity_plays_a_clip(
     kitchen.s2.wait_until(lambda: clips_of(kitchen) == ["CUSTOM:DONE"], what="DONE")
     untouched(kitchen)
     assert kitchen.transport.uri == RADIO_URI and kitchen.state == "PLAYING"
+
+
+def test_the_first_announcement_after_start_never_waits_out_a_probe(
+    sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe
+) -> None:
+    # A probe step may take SONOS_TIMEOUT (30 s here): had the first announcements waited for
+    # the probes, their results would come long after wait_result gives up.
+    hall = sonos.add("Hall", s2=S2Profile(silent=True))  # takes connections, never answers
+    den = sonos.add("Den", s2=S2Profile(answer_delay=0.5))  # a probe takes 1.5 s or more
+    for speaker in (hall, den):
+        speaker.play_radio(volume=20)
+    bridge = bridge_factory(wait_for_probes=False, sonos_timeout=30.0)
+    for name in ("Hall", "Den"):
+        request(listener, f"sonos/tts/{name}", text="Dinner is ready", id=f"first-{name}")
+    for name, speaker in (("Hall", hall), ("Den", den)):
+        assert wait_result(listener, f"first-{name}")["status"] == "played"
+        radio_back(speaker)
+    assert [len(hall.plays), len(den.plays), clips_of(den)] == [1, 1, []]  # by takeover
+
+    den_support = bridge.clip_player.support(den.ip, wait=bridge.clip_player.full_probe_wait)
+    assert den_support.supported  # the slow speaker answered in the background meanwhile
+    request(listener, "sonos/tts/Den", text="Dinner is ready", id="warm-Den")
+    assert wait_result(listener, "warm-Den")["status"] == "played"
+    assert clips_of(den) == ["CUSTOM:DONE"] and len(den.plays) == 1
+
+
+def test_a_momentary_refusal_takes_over_that_announcement_only(
+    sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe
+) -> None:
+    kitchen = sonos.add(
+        "Kitchen", s2=S2Profile(play_error="ERROR_AUDIO_CLIP_VOICE_ASSISTANT_PLAYING")
+    )
+    kitchen.play_radio(volume=20)
+    bridge_factory()
+    request(listener, "sonos/tts/Kitchen", text="Dinner is ready", id="busy")
+    assert wait_result(listener, "busy")["status"] == "played"
+    radio_back(kitchen)
+    assert kitchen.s2 is not None and len(kitchen.plays) == 1  # taken over
+    kitchen.s2.profile = S2  # the voice assistant has finished; no refresh in between
+    request(listener, "sonos/tts/Kitchen", text="Dinner is ready", id="free")
+    assert wait_result(listener, "free")["status"] == "played"
+    assert len(kitchen.plays) == 1
+    assert clips_of(kitchen) == ["CUSTOM:ERROR", "CUSTOM:DONE"]

@@ -19,6 +19,7 @@ import pytest
 from sonos_bridge.audio.clip_cache import ClipCache
 from sonos_bridge.audio.server import AudioServer
 from sonos_bridge.doctor import Finding, diagnose, loopback_problem
+from testkit.fakes.s2 import S2Profile, stereo_pair, with_sub
 from testkit.fakes.speaker import FakeSonosSystem, address_is_free, loopback_addresses
 from testkit.support.broker import MosquittoBroker, free_port
 from testkit.support.service_process import service_env
@@ -159,9 +160,14 @@ def test_sonos_bridge_doctor_prints_every_check_and_fails_on_one(
     assert [line.split()[0] for line in healthy.stdout.splitlines()] == [
         "ok",
         "ok",
+        "ok",
         "rule",
         "rule",
     ]
+    assert healthy.stdout.splitlines()[2] == (
+        f"ok    mode Kitchen ({kitchen.ip}): takeover (model unknown, S1 or port 1443 closed, "
+        "key not tried, bonding unknown): port 1443 is not reachable (connection refused)"
+    )
 
     broken = run_doctor(broker, tmp_path, f"{kitchen.ip},{silent_address}")
     assert broken.returncode == 1, broken.stdout + broken.stderr
@@ -192,3 +198,22 @@ def test_doctor_prints_the_house_rules_in_force_and_names_an_unknown_room(
         "rule  do-not-disturb: drop normal requests",
     ]
     assert "FAIL  house rules: SONOS_MAX_VOLUME_PER_ROOM names 'Garage'" in shown.stdout
+
+
+def test_doctor_says_per_speaker_which_mode_it_uses_and_why(
+    sonos: FakeSonosSystem, broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    one = sonos.add("Kitchen", s2=S2Profile(model="One", **with_sub()))
+    pair = sonos.add("Living Room", s2=S2Profile(model="One SL", **stereo_pair()))
+    play3 = sonos.add("Bath", s2=S2Profile(model="Play:3"))
+    report = run_doctor(broker, tmp_path, f"{one.ip},{pair.ip},{play3.ip}")
+    assert report.returncode == 0, report.stdout + report.stderr
+    modes = [line for line in report.stdout.splitlines() if " mode " in line]
+    assert modes == [
+        f"ok    mode Kitchen ({one.ip}): clip (model One, S2, key ok, with Sub, "
+        "ids from local/info)",
+        f"ok    mode Living Room ({pair.ip}): takeover (model One SL, S2, key ok, stereo pair, "
+        "ids from local/info): a stereo pair plays a clip on one side only",
+        f"ok    mode Bath ({play3.ip}): takeover (model Play:3, S2, key ok, not bonded, "
+        "ids from local/info): model Play:3 is on the clip deny list (SONOS_CLIP_DENY_MODELS)",
+    ]

@@ -1,19 +1,18 @@
-"""The S2 message format and the probe's verdict, without a network."""
+"""The S2 message format, without a network (the probe's verdict: test_clip_capability)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
-from sonos_bridge.playback.clip.probe import assess
 from sonos_bridge.playback.clip.protocol import (
     ClipState,
     ProtocolError,
     clip_states,
     decode_message,
     encode_command,
+    is_clip_event,
 )
 
 
@@ -66,29 +65,21 @@ def test_clip_status_events_list_every_clip_they_report() -> None:
     ]
 
 
-def groups(**player: Any) -> dict[str, Any]:
-    base = {
-        "id": "RINCON_A",
-        "websocketUrl": "wss://10.0.0.5:1443/websocket/api",
-        "capabilities": ["PLAYBACK", "AUDIO_CLIP"],
-        "deviceIds": ["RINCON_A"],
-        "devices": [{"id": "RINCON_A", "modelDisplayName": "One"}],
-    }
-    return {"players": [{**base, **player}]}
+@pytest.mark.parametrize("event_type", ["audioClipStatus", "audioClip"])
+def test_both_names_of_the_clip_event_are_followed_with_a_list_or_one_clip(
+    event_type: str,
+) -> None:
+    header = {"namespace": "audioClip:1", "type": event_type, "playerId": "P"}
+    listed = decode_message(json.dumps([header, {"audioClips": [{"id": "4", "status": "ACTIVE"}]}]))
+    single = decode_message(
+        json.dumps([header, {"_objectType": "audioClip", "id": "4", "status": "ACTIVE"}])
+    )
+    assert clip_states(listed) == clip_states(single) == [ClipState("4", "ACTIVE")]
 
 
-def test_the_speaker_is_found_by_its_own_address() -> None:
-    support = assess(groups(), "10.0.0.5", ["Play:1"])
-    assert (support.supported, support.player_id, support.model) == (True, "RINCON_A", "One")
-
-
-def test_a_speaker_missing_from_the_player_list_is_bonded_into_another() -> None:
-    support = assess(groups(), "10.0.0.6", [])
-    assert support.unavailable == "bonded into another player (its other half plays)"
-
-
-def test_the_deny_list_matches_upnp_and_s2_spellings_of_a_model() -> None:
-    play1 = groups(devices=[{"id": "RINCON_A", "modelDisplayName": "Play:1"}])
-    assert not assess(play1, "10.0.0.5", ["Sonos Play:1"]).supported
-    assert not assess(play1, "10.0.0.5", [" play:1 "]).supported
-    assert assess(play1, "10.0.0.5", ["Play:3"]).supported
+def test_other_events_and_answers_report_no_clips() -> None:
+    other = [{"namespace": "audioClip:1", "type": "audioClipQueue"}, {"audioClips": []}]
+    answer = [{"namespace": "audioClip:1", "response": "loadAudioClip", "type": "audioClip"}, {}]
+    for frame in (other, answer):
+        message = decode_message(json.dumps(frame))
+        assert not is_clip_event(message) and clip_states(message) == []

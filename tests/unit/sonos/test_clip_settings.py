@@ -11,10 +11,10 @@ from mqtt_service.errors import ConfigError
 from sonos_bridge.settings import SonosSettings
 
 
-def test_defaults_use_clips_where_they_work_and_deny_the_play1() -> None:
+def test_defaults_use_clips_where_they_work_and_deny_the_play1_and_play3() -> None:
     settings = load_settings(SonosSettings)
     assert settings.sonos_clip_mode == "auto"
-    assert settings.clip_deny_models == ("Play:1",)
+    assert settings.clip_deny_models == ("Play:1", "Play:3")
     assert settings.sounds_dir is None and settings.chime_sound is None
     assert settings.sound_max_bytes == 10 * 1024 * 1024
     assert settings.sound_fetch_timeout == 10.0

@@ -18,7 +18,7 @@ import pytest
 from sonos_bridge.audio.clip_cache import Clip, ClipCache, clip_key
 from sonos_bridge.audio.info import mp3_duration
 from sonos_bridge.audio.speech.engines import Engine, EspeakEngine, build_engines
-from sonos_bridge.audio.speech.piper_engine import PiperEngine
+from sonos_bridge.audio.speech.piper_engine import PiperEngine, preload_in_background
 from sonos_bridge.audio.speech.synthesizer import Synthesizer
 from sonos_bridge.audio.speech.voices import load_catalog
 from sonos_bridge.errors import UnknownVoiceError
@@ -263,3 +263,17 @@ def test_preferred_voice_of_another_language_than_tts_lang_is_reported(
         and JOE in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_the_default_voice_loads_in_the_background_so_the_first_speech_need_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sonos_bridge.audio.speech.piper_engine")
+    engine = piper()
+    thread = preload_in_background([EspeakEngine(timeout=10), engine], "en", None)
+    assert thread is not None and thread.name == "piper-preload"
+    thread.join(60)
+    engine.synthesize("Hello", JOE, tmp_path / "hello.mp3")
+    loads = [r for r in caplog.records if r.getMessage().startswith("Loaded Piper voice")]
+    assert [r.threadName for r in loads] == ["piper-preload"]
+    assert preload_in_background([EspeakEngine(timeout=10)], "en", None) is None
