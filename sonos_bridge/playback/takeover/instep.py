@@ -34,6 +34,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 
 from sonos_bridge.audio.prepared import Prepared
@@ -213,16 +214,7 @@ class InStepRun:
             m for s in record.snapshots for m in s.members if names.get(m.uid) not in self.failed
         )
         own = next(s for s in record.snapshots if s.coordinator_uid == record.leader)
-        snapshot = GroupSnapshot(
-            coordinator_uid=own.coordinator_uid,
-            coordinator_name=own.coordinator_name,
-            coordinator_ip=own.coordinator_ip,
-            uri=own.uri,
-            metadata=own.metadata,
-            transport_state=own.transport_state,
-            source=own.source,
-            members=levels,
-        )
+        snapshot = replace(own, members=levels)
         leader = self.players[record.leader]
         group = self.method.leader_group(record.leader, self.stopping)
         group.watch.ensure(leader, group.executor)
