@@ -143,6 +143,9 @@ def test_a_queued_clip_is_not_evicted_before_it_plays(
     sonos: FakeSonosSystem, bridge_factory: BridgeFactory, listener: Probe
 ) -> None:
     kitchen, office = sonos.add("Kitchen"), sonos.add("Office")
+    # The long clip must outlast four Office announcements, also on a loaded CI machine
+    # (at the suite's 0.1 it lasted ~1.3 s, and under a load of 10 it ended first): ~6 s.
+    kitchen.speed = 0.5
     bridge: BridgeService = bridge_factory(cache_max_mb=0.05)  # room for two or three clips
     request(listener, "sonos/tts/Kitchen", text=LONG_TEXT, id="long")
     request(listener, "sonos/tts/Kitchen", text="Queued behind the long one", id="queued")
