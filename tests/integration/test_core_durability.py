@@ -8,8 +8,8 @@ the two is killed, and both, no acknowledged request is lost.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -21,6 +21,7 @@ from paho.mqtt.properties import Properties
 from testkit.support.broker import BrokerPair, MosquittoBroker, password_for
 from testkit.support.probe import Probe
 from testkit.support.service_process import ServiceProcess, service_env
+from testkit.waits import WaitTimeoutError, wait_on
 from tests.integration.conftest import ECHO
 
 READY = r"Ready: "
@@ -97,7 +98,8 @@ class Reporter:
         self.client.username_pw_set("idle_reporter", password_for("idle_reporter"))
         self.commands: list[bytes] = []
         self.subscribed = threading.Event()
-        self.client.on_message = lambda _c, _u, m: self.commands.append(m.payload)
+        self.arrived = threading.Condition()  # notified at every command
+        self.client.on_message = lambda _c, _u, m: self._arrive(m.payload)
         self.client.on_subscribe = lambda *_args: self.subscribed.set()
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = 3600
@@ -105,6 +107,11 @@ class Reporter:
             pair.queue.host, pair.queue.port, clean_start=False, properties=properties
         )
         self.client.loop_start()
+
+    def _arrive(self, payload: bytes) -> None:
+        with self.arrived:
+            self.commands.append(payload)
+            self.arrived.notify_all()
 
     def close(self) -> None:
         self.client.disconnect()
@@ -129,9 +136,8 @@ def test_acknowledged_idle_commands_survive_a_sigkill(pair: BrokerPair, killed: 
 
     back = Reporter(pair)
     try:
-        deadline = time.monotonic() + 10
-        while len(back.commands) < len(sent) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        with contextlib.suppress(WaitTimeoutError):  # the assertion below says what came
+            wait_on(back.arrived, lambda: len(back.commands) >= len(sent), 10, "the commands")
         assert back.commands == sent
     finally:
         back.close()
