@@ -21,7 +21,6 @@ import argparse
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -30,15 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from testkit.fakes.harness import results, wait_subscribed  # noqa: E402
-from testkit.fakes.s2 import S2Profile  # noqa: E402
-from testkit.fakes.speaker import FakeSonosSystem, FakeSpeaker  # noqa: E402
-from testkit.support.broker import MosquittoBroker, free_port  # noqa: E402
-from testkit.support.probe import Probe  # noqa: E402
-from testkit.support.service_process import service_env  # noqa: E402
+from testkit.fakes.harness import results, wait_subscribed
+from testkit.fakes.s2 import S2Profile
+from testkit.fakes.speaker import FakeSonosSystem, FakeSpeaker
+from testkit.support.broker import MosquittoBroker
+from testkit.support.probe import Probe
+from testkit.support.service_process import start_bridge_process
 
 SPEED = 0.2  # the fakes play a 1 s clip in 200 ms
 WARM_TEXT = "Dinner is ready"
@@ -47,26 +43,6 @@ PROFILES = {
     "Slow": S2Profile(answer_delay=1.0),
     "Fast": S2Profile(),
 }
-
-
-def start_bridge(
-    broker: MosquittoBroker, state_dir: Path, hosts: list[str], **extra: str
-) -> subprocess.Popen[bytes]:
-    environment = service_env(
-        broker,
-        state_dir,
-        SONOS_HOSTS=",".join(hosts),
-        HTTP_PORT=str(free_port()),
-        HTTP_BIND="127.0.0.1",
-        SONOS_EVENT_PORT=str(free_port()),
-        LOG_LEVEL="INFO",
-        **{"TTS_ENGINES": "espeak", **extra},
-    )
-    state_dir.mkdir(parents=True, exist_ok=True)
-    log = (state_dir / "bridge.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "sonos_bridge"], cwd=ROOT, env=environment, stdout=log, stderr=log
-    )
 
 
 def wait_for_log(log: Path, text: str, timeout: float = 60.0) -> None:
@@ -131,7 +107,7 @@ def running(
         for speaker in speakers.values():
             speaker.play_radio(volume=20)
         hosts = [speaker.ip for speaker in speakers.values()]
-        bridge = start_bridge(broker, work / "bridge", hosts, **settings)
+        bridge = start_bridge_process(broker, work / "bridge", hosts, LOG_LEVEL="INFO", **settings)
         probe = Probe(broker)
         wait_subscribed(broker)
         probe.subscribe("sonos/result")

@@ -34,7 +34,7 @@ from mqtt_service.connection import MqttConnection
 from mqtt_service.delivery import when_all_delivered
 from testkit.support.broker import PROJECT_CONF, MosquittoBroker
 from testkit.support.probe import Probe
-from testkit.support.service_process import core_connection
+from testkit.support.service_process import core_connection, print_recovery
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "500"))
 RESTARTS = int(os.environ.get("BENCH_RESTARTS", "5"))
@@ -147,25 +147,6 @@ def head_of_line_v311(workdir: Path, inflight: int) -> None:
         broker.kill()
 
 
-def recovery(broker: MosquittoBroker, service: MqttConnection) -> None:
-    recoveries: list[float] = []
-    for _ in range(RESTARTS):
-        broker.stop()
-        while service.connected:
-            time.sleep(0.005)
-        broker.start()
-        began = time.perf_counter()
-        if not service.wait_ready(70):
-            raise RuntimeError("the core did not reconnect")
-        recoveries.append(time.perf_counter() - began)
-    print(
-        f"broker restart -> connected and resubscribed: median {statistics.median(recoveries):.2f}"
-        f" s, max {max(recoveries):.2f} s over {RESTARTS} restarts "
-        f"(first reconnect waits MQTT_RECONNECT_MIN_DELAY="
-        f"{service.settings.mqtt_reconnect_min_delay} s)"
-    )
-
-
 def main() -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     workdir = Path(tempfile.mkdtemp(prefix="core-bench-"))
@@ -213,7 +194,7 @@ def main() -> int:
         for inflight in sorted({20, int(project.group(1)) if project else 20}):
             head_of_line_v311(workdir, inflight)
 
-        recovery(broker, service)
+        print_recovery(broker, service, RESTARTS)
         service.stop()
         sender.close()
         listener.close()

@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -32,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from testkit.fakes.harness import results, wait_subscribed
-from testkit.fakes.remote import PROJECT_ROOT, start_fake_speakers
-from testkit.fakes.speaker import RADIO_URI, SONOS_PORT, address_is_free
-from testkit.support.broker import MosquittoBroker, free_port
+from testkit.fakes.remote import free_speaker_addresses, start_fake_speakers
+from testkit.fakes.speaker import RADIO_URI, SONOS_PORT
+from testkit.support.broker import MosquittoBroker
 from testkit.support.probe import Probe
-from testkit.support.service_process import service_env
+from testkit.support.service_process import start_bridge_process
 
 TEXT = "Dinner is ready"
 SPEED = 0.5  # the fakes play clips at half their length: rounds stay short
@@ -56,38 +54,13 @@ class ParallelRound:
     back_ms: float  # clip's end -> the slowest group's radio
 
 
-def pick_addresses(count: int) -> list[str]:
-    found = [f"127.0.0.{h}" for h in range(200, 250) if address_is_free(f"127.0.0.{h}")]
-    if len(found) < count:
-        raise SystemExit("no free loopback addresses for the fake speakers")
-    return found[:count]
-
-
-def start_bridge(
-    broker: MosquittoBroker, state_dir: Path, hosts: list[str]
-) -> subprocess.Popen[bytes]:
-    environment = service_env(
-        broker,
-        state_dir,
-        SONOS_HOSTS=",".join(hosts),
-        TTS_ENGINES="espeak",
-        HTTP_PORT=str(free_port()),
-        HTTP_BIND="127.0.0.1",
-        SONOS_EVENT_PORT=str(free_port()),
-        LOG_LEVEL="WARNING",
-    )
-    log = (state_dir / "bridge.log").open("wb")
-    command = [sys.executable, "-m", "sonos_bridge"]
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=log)
-
-
 class House:
     """N rooms in groups of two, each group's coordinator playing radio."""
 
     def __init__(self, size: int) -> None:
         names = [f"Room {n:02d}" for n in range(size)]
         self.groups = tuple(tuple(names[i : i + 2]) for i in range(0, size, 2))
-        addresses = pick_addresses(size)
+        addresses = free_speaker_addresses(size)
         self.process, self.rooms = start_fake_speakers(
             dict(zip(names, addresses, strict=True)), SPEED, radio=True, groups=self.groups
         )
@@ -181,7 +154,7 @@ def measure(size: int, rounds: int, work: Path) -> tuple[list[InStepRound], list
     broker.start()
     state_dir = work / f"bridge-{size}"
     state_dir.mkdir()
-    bridge = start_bridge(broker, state_dir, [room.ip for room in house.rooms.values()])
+    bridge = start_bridge_process(broker, state_dir, [room.ip for room in house.rooms.values()])
     probe = Probe(broker, "homeassistant")
     try:
         probe.subscribe("sonos/result")

@@ -21,10 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sonos_bridge.request.house_rules import Ask, HouseRules, Room
 from sonos_bridge.request.quiet_hours import QuietHours, parse_ranges

@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -48,13 +46,11 @@ from sonos_bridge.playback.takeover import upnp
 from sonos_bridge.playback.takeover.snapshot import GroupSnapshot, MemberLevel, Source
 from sonos_bridge.playback.takeover.snapshot_store import SnapshotStore
 from testkit.fakes.harness import results, wait_subscribed
-from testkit.fakes.remote import RemoteSpeaker, start_fake_speakers
-from testkit.fakes.speaker import RADIO_URI, SONOS_PORT, address_is_free
+from testkit.fakes.remote import RemoteSpeaker, free_speaker_addresses, start_fake_speakers
+from testkit.fakes.speaker import RADIO_URI, SONOS_PORT
 from testkit.support.broker import MosquittoBroker, free_port
 from testkit.support.probe import Probe
-from testkit.support.service_process import service_env
-
-ROOT = Path(__file__).resolve().parents[1]
+from testkit.support.service_process import start_bridge_process
 
 BURST = 100
 WARM_TEXT = "Dinner is ready"
@@ -83,33 +79,6 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def radio_back(state: dict[str, Any]) -> bool:
     return bool(state["uri"] == RADIO_URI and state["state"] == "PLAYING")
-
-
-def pick_addresses(count: int) -> list[str]:
-    ports = (SONOS_PORT, S2_PORT)
-    found = [f"127.0.0.{h}" for h in range(200, 250) if address_is_free(f"127.0.0.{h}", ports)]
-    if len(found) < count:
-        raise SystemExit("no free loopback addresses for the fake speakers")
-    return found[:count]
-
-
-def start_bridge(
-    broker: MosquittoBroker, state_dir: Path, hosts: list[str], http_port: int
-) -> subprocess.Popen[bytes]:
-    environment = service_env(
-        broker,
-        state_dir,
-        SONOS_HOSTS=",".join(hosts),
-        TTS_ENGINES="espeak",
-        HTTP_PORT=str(http_port),
-        HTTP_BIND="127.0.0.1",
-        SONOS_EVENT_PORT=str(free_port()),
-        LOG_LEVEL="WARNING",
-    )
-    log = (state_dir / "bridge.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "sonos_bridge"], cwd=ROOT, env=environment, stdout=log, stderr=log
-    )
 
 
 def floor(speaker: RemoteSpeaker, url: str, rounds: int) -> list[float]:
@@ -311,7 +280,7 @@ def run(rounds: int, clip_ms: float, work: Path) -> Measured:
     broker = MosquittoBroker(work / "broker")
     broker.start()
     names = [*SPEAKERS, CLIP_SPEAKER]
-    ips = dict(zip(names, pick_addresses(len(names)), strict=True))
+    ips = dict(zip(names, free_speaker_addresses(len(names), (SONOS_PORT, S2_PORT)), strict=True))
     state_dir = work / "bridge"
     # Warm the bridge's cache before it starts: it indexes what it finds.
     synthesizer = Synthesizer([EspeakEngine(timeout=10)], ClipCache(state_dir / "tts-cache", 10**9))
@@ -326,7 +295,7 @@ def run(rounds: int, clip_ms: float, work: Path) -> Measured:
         s2=(CLIP_SPEAKER,),
     )
     http_port = free_port()
-    bridge = start_bridge(broker, state_dir, list(ips.values()), http_port)
+    bridge = start_bridge_process(broker, state_dir, list(ips.values()), HTTP_PORT=str(http_port))
     probe: Probe | None = None
     try:
         wait_subscribed(broker)

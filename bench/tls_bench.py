@@ -26,16 +26,16 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from pydantic import SecretStr
 
-from bench.core_bench import recovery
 from mqtt_service.config import MqttSettings
 from mqtt_service.connection import MqttConnection
 from testkit.support.broker import MosquittoBroker, password_for, run_tls_script
+from testkit.support.service_process import print_recovery
+
+RESTARTS = int(os.environ.get("BENCH_RESTARTS", "5"))
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAYLOAD = "x" * 200
@@ -122,7 +122,7 @@ def reconnect(broker: MosquittoBroker, workdir: Path, tls: bool) -> None:
     if not service.wait_ready(10):
         raise RuntimeError("the bench service did not connect")
     print("TLS  " if tls else "plain", end=" ")
-    recovery(broker, service)  # core_bench's: restarts the broker, prints the times
+    print_recovery(broker, service, RESTARTS)
     service.stop()
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from testkit.fakes.speaker import SONOS_PORT
+from testkit.fakes.speaker import SONOS_PORT, address_is_free
 from testkit.waits import eventually
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +53,14 @@ class RemoteSpeaker:
 
         eventually(met, f"fake speaker {self.ip}: {predicate}", timeout, every)
         return last[0]
+
+
+def free_speaker_addresses(count: int, ports: tuple[int, ...] = (SONOS_PORT,)) -> list[str]:
+    """`count` loopback addresses (127.0.0.200 and up) whose speaker ports are free."""
+    found = [f"127.0.0.{h}" for h in range(200, 250) if address_is_free(f"127.0.0.{h}", ports)]
+    if len(found) < count:
+        raise SystemExit("no free loopback addresses for the fake speakers")
+    return found[:count]
 
 
 def start_fake_speakers(

@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,7 +21,8 @@ from pydantic import SecretStr
 
 from mqtt_service.config import MqttSettings
 from mqtt_service.connection import MqttConnection
-from testkit.support.broker import PROJECT_ROOT, MosquittoBroker, password_for
+from testkit.support.broker import PROJECT_ROOT, MosquittoBroker, free_port, password_for
+from testkit.waits import eventually
 
 DEFAULT_TIMEOUT = 15.0
 _SERVICE_PREFIXES = (
@@ -130,6 +133,51 @@ def service_env(
     )
     env.update(extra)
     return env
+
+
+def start_bridge_process(
+    broker: MosquittoBroker, state_dir: Path, hosts: list[str], **settings: str
+) -> subprocess.Popen[bytes]:
+    """The bridge as its own process (`python -m sonos_bridge`), as the benches measure it:
+    the given speakers, espeak, free ports on loopback, its log in `state_dir/bridge.log`;
+    `settings` (variable names) override any of these."""
+    environment = service_env(
+        broker,
+        state_dir,
+        **{
+            "SONOS_HOSTS": ",".join(hosts),
+            "TTS_ENGINES": "espeak",
+            "HTTP_PORT": str(free_port()),
+            "HTTP_BIND": "127.0.0.1",
+            "SONOS_EVENT_PORT": str(free_port()),
+            "LOG_LEVEL": "WARNING",
+            **settings,
+        },
+    )
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = (state_dir / "bridge.log").open("wb")
+    command = [sys.executable, "-m", "sonos_bridge"]
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=log)
+
+
+def print_recovery(broker: MosquittoBroker, service: MqttConnection, restarts: int) -> None:
+    """Restart the broker `restarts` times; print how soon `service` was connected and
+    subscribed again each time (core_bench and tls_bench)."""
+    recoveries: list[float] = []
+    for _ in range(restarts):
+        broker.stop()
+        eventually(lambda: not service.connected, "the service to see the broker gone", every=0.005)
+        broker.start()
+        began = time.perf_counter()
+        if not service.wait_ready(70):
+            raise RuntimeError("the core did not reconnect")
+        recoveries.append(time.perf_counter() - began)
+    print(
+        f"broker restart -> connected and resubscribed: median {statistics.median(recoveries):.2f}"
+        f" s, max {max(recoveries):.2f} s over {restarts} restarts "
+        f"(first reconnect waits MQTT_RECONNECT_MIN_DELAY="
+        f"{service.settings.mqtt_reconnect_min_delay} s)"
+    )
 
 
 def core_connection(
